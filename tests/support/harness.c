@@ -1,0 +1,577 @@
+/*
+ * harness.c - see harness.h. Starts servers, waits for them with
+ * deadlines, talks to them, and makes sure none outlives its test.
+ */
+#define _POSIX_C_SOURCE  200809L
+#define _DARWIN_C_SOURCE /* macOS: keep BSD names visible next to POSIX */
+
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__linux__)
+#include <sys/prctl.h>
+#elif defined(__FreeBSD__)
+#include <sys/procctl.h>
+#endif
+
+/* --- bookkeeping: every server we started, so none is left behind ------- */
+
+#define MAX_SERVERS 64
+static h_server *live[MAX_SERVERS];
+static int cleanup_registered;
+
+static void kill_all_servers(void) {
+    for (int i = 0; i < MAX_SERVERS; i++) {
+        if (live[i] && !live[i]->exited) kill(live[i]->pid, SIGKILL);
+    }
+}
+
+static void track(h_server *s) {
+    if (!cleanup_registered) {
+        atexit(kill_all_servers);
+        cleanup_registered = 1;
+    }
+    for (int i = 0; i < MAX_SERVERS; i++) {
+        if (!live[i]) {
+            live[i] = s;
+            return;
+        }
+    }
+    kill(s->pid, SIGKILL);
+    cr_fatal("harness: more than %d servers in one test", MAX_SERVERS);
+}
+
+static void untrack(h_server *s) {
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (live[i] == s) live[i] = NULL;
+}
+
+/* --- time --------------------------------------------------------------- */
+
+long long h_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int remaining(long long deadline) {
+    long long left = deadline - h_now_ms();
+    return left < 0 ? 0 : (int)left;
+}
+
+static int deadline_or_default(int ms) {
+    return ms > 0 ? ms : H_DEADLINE_MS;
+}
+
+/* Wait without burning CPU: poll() on nothing is a portable millisecond
+ * timer. Only used inside loops that re-check a condition against a
+ * deadline. */
+static void pause_ms(int ms) {
+    poll(NULL, 0, ms);
+}
+
+int h_poll_until(int (*cond)(void *), void *arg, int deadline_ms, int ms_step) {
+    long long deadline = h_now_ms() + deadline_or_default(deadline_ms);
+    int v;
+    while (!(v = cond(arg)) && h_now_ms() < deadline)
+        pause_ms(ms_step > 0 ? ms_step : 5);
+    return v;
+}
+
+/* --- environment -------------------------------------------------------- */
+
+const char *h_env(const char *name) {
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+const char *h_bin(void) {
+    const char *bin = h_env("PARROT_BIN");
+    if (!bin) cr_fatal("PARROT_BIN is not set: run this suite through its Makefile (make check)");
+    if (access(bin, X_OK) != 0) cr_fatal("PARROT_BIN=%s: %s", bin, strerror(errno));
+    return bin;
+}
+
+/* --- output files --------------------------------------------------------- */
+
+/* Append whatever is new in the file at path to *buf (NUL-terminated). */
+static void slurp_new(const char *path, char **buf, size_t *len) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return;
+    for (;;) {
+        char chunk[65536];
+        ssize_t n = pread(fd, chunk, sizeof chunk, (off_t)*len);
+        if (n <= 0) break;
+        char *grown = realloc(*buf, *len + (size_t)n + 1);
+        if (!grown) cr_fatal("harness: out of memory reading %s", path);
+        *buf = grown;
+        memcpy(*buf + *len, chunk, (size_t)n);
+        *len += (size_t)n;
+        (*buf)[*len] = '\0';
+    }
+    close(fd);
+}
+
+void h_log_refresh(h_server *s) {
+    if (s->out_path[0]) slurp_new(s->out_path, &s->out, &s->out_len);
+}
+
+void h_err_refresh(h_server *s) {
+    slurp_new(s->err_path, &s->err, &s->err_len);
+}
+
+static int make_temp(char *path, size_t cap, const char *what) {
+    const char *dir = h_env("TMPDIR");
+    snprintf(path, cap, "%s/parrot-%s-XXXXXX", dir ? dir : "/tmp", what);
+    int fd = mkstemp(path);
+    if (fd < 0) cr_fatal("harness: mkstemp(%s): %s", path, strerror(errno));
+    return fd;
+}
+
+/* --- processes ---------------------------------------------------------- */
+
+static void reap(h_server *s, int hang) {
+    if (s->exited) return;
+    int status;
+    pid_t r = waitpid(s->pid, &status, hang ? 0 : WNOHANG);
+    if (r == s->pid) {
+        s->exited = 1;
+        s->status = status;
+    }
+}
+
+int h_alive(h_server *s) {
+    reap(s, 0);
+    return !s->exited;
+}
+
+static int exit_code(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return -1;
+}
+
+/* In the child, after fork: ask to die with the test process. */
+static void die_with_parent(pid_t parent) {
+#if defined(__linux__)
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+#elif defined(__FreeBSD__)
+    int sig = SIGKILL;
+    procctl(P_PID, 0, PROC_PDEATHSIG_CTL, &sig);
+#endif
+    /* The parent may have died before prctl took effect. */
+    if (getppid() != parent) _exit(127);
+}
+
+static pid_t spawn(const char *path, const char *const *args, int out_fd, int err_fd, long nofile) {
+    const char *argv[64];
+    int argc = 0;
+    argv[argc++] = path;
+    for (int i = 0; args && args[i]; i++) {
+        if (argc >= 63) cr_fatal("harness: too many arguments");
+        argv[argc++] = args[i];
+    }
+    argv[argc] = NULL;
+
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) cr_fatal("harness: fork: %s", strerror(errno));
+    if (pid == 0) {
+        die_with_parent(parent);
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+            _exit(127);
+        if (nofile > 0) {
+            struct rlimit rl;
+            if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+                rl.rlim_cur = (rlim_t)nofile;
+                if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(127);
+            }
+        }
+        /* The test process may hold many descriptors; the server should
+         * start with only stdin, stdout and stderr. */
+        long maxfd = sysconf(_SC_OPEN_MAX);
+        for (int fd = 3; fd < maxfd && fd < 65536; fd++)
+            close(fd);
+        signal(SIGPIPE, SIG_DFL);
+        execv(path, (char *const *)argv);
+        dprintf(2, "harness: execv %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Find "listening on ... port N" in text; returns N or -1. */
+static int parse_port(const char *text) {
+    const char *at = strstr(text, "listening on");
+    if (!at) return -1;
+    const char *eol = strchr(at, '\n');
+    if (!eol) return -1; /* wait for the whole line */
+    for (const char *p = at; p + 5 < eol; p++) {
+        if (strncmp(p, "port ", 5) == 0 && p[5] >= '0' && p[5] <= '9') {
+            long port = strtol(p + 5, NULL, 10);
+            return port > 0 && port < 65536 ? (int)port : -1;
+        }
+    }
+    return -1;
+}
+
+h_server *h_start_opts(const char *path, const h_opts *opts) {
+    h_server *s = calloc(1, sizeof *s);
+    if (!s) cr_fatal("harness: out of memory");
+    int out_fd;
+    if (opts->stdout_fd > 0) {
+        out_fd = opts->stdout_fd;
+    } else {
+        out_fd = make_temp(s->out_path, sizeof s->out_path, "out");
+    }
+    int err_fd = make_temp(s->err_path, sizeof s->err_path, "err");
+
+    s->pid = spawn(path, opts->args, out_fd, err_fd, opts->nofile);
+    track(s);
+    if (opts->stdout_fd <= 0) close(out_fd);
+    close(err_fd);
+
+    long long deadline = h_now_ms() + deadline_or_default(opts->deadline_ms);
+    for (;;) {
+        h_err_refresh(s);
+        if (s->err && (s->port = parse_port(s->err)) > 0) return s;
+        if (!h_alive(s)) {
+            h_err_refresh(s);
+            cr_fatal("%s exited (code %d) before listening; stderr:\n%s", path,
+                     exit_code(s->status), s->err ? s->err : "");
+        }
+        if (h_now_ms() >= deadline) {
+            h_err_refresh(s);
+            h_kill(s);
+            cr_fatal("%s did not print 'listening on ... port N' in time; stderr:\n%s", path,
+                     s->err ? s->err : "");
+        }
+        pause_ms(2);
+    }
+}
+
+h_server *h_start(const char *path, ...) {
+    const char *args[64];
+    int n = 0;
+    va_list ap;
+    va_start(ap, path);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL) {
+        if (n >= 63) cr_fatal("harness: too many arguments");
+        args[n++] = a;
+    }
+    va_end(ap);
+    args[n] = NULL;
+    h_opts o = {.args = args};
+    return h_start_opts(path, &o);
+}
+
+static void copy_out(const char *src, size_t len, char *dst, size_t cap) {
+    if (!dst || cap == 0) return;
+    size_t n = len < cap - 1 ? len : cap - 1;
+    if (src) memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void wait_exit(h_server *s, int deadline_ms, const char *what) {
+    long long deadline = h_now_ms() + deadline_or_default(deadline_ms);
+    while (h_alive(s)) {
+        if (h_now_ms() >= deadline) {
+            kill(s->pid, SIGKILL);
+            reap(s, 1);
+            h_err_refresh(s);
+            cr_fatal("server did not exit %s in time; stderr:\n%s", what, s->err ? s->err : "");
+        }
+        pause_ms(2);
+    }
+}
+
+int h_run(const char *path, const char *const *args, char *out, size_t outcap, char *err,
+          size_t errcap, int deadline_ms) {
+    h_server s = {0};
+    int out_fd = make_temp(s.out_path, sizeof s.out_path, "out");
+    int err_fd = make_temp(s.err_path, sizeof s.err_path, "err");
+    s.pid = spawn(path, args, out_fd, err_fd, 0);
+    close(out_fd);
+    close(err_fd);
+    track(&s);
+    wait_exit(&s, deadline_ms, "on its own");
+    untrack(&s);
+    h_log_refresh(&s);
+    h_err_refresh(&s);
+    copy_out(s.out, s.out_len, out, outcap);
+    copy_out(s.err, s.err_len, err, errcap);
+    unlink(s.out_path);
+    unlink(s.err_path);
+    free(s.out);
+    free(s.err);
+    return exit_code(s.status);
+}
+
+int h_stop(h_server *s, int sig, int deadline_ms) {
+    if (!s->exited) kill(s->pid, sig);
+    wait_exit(s, deadline_ms, "after the signal");
+    h_log_refresh(s);
+    h_err_refresh(s);
+    return exit_code(s->status);
+}
+
+void h_kill(h_server *s) {
+    if (!s) return;
+    if (!s->exited) {
+        kill(s->pid, SIGKILL);
+        reap(s, 1);
+    }
+    untrack(s);
+    if (s->out_path[0]) unlink(s->out_path);
+    if (s->err_path[0]) unlink(s->err_path);
+    free(s->out);
+    free(s->err);
+    free(s);
+}
+
+/* --- sockets ------------------------------------------------------------ */
+
+static int connect_to(int family, int port) {
+    int fd = socket(family, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    int rc;
+    if (family == AF_INET6) {
+        struct sockaddr_in6 a = {0};
+        a.sin6_family = AF_INET6;
+        a.sin6_port = htons((unsigned short)port);
+        a.sin6_addr = in6addr_loopback;
+        rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    } else {
+        struct sockaddr_in a = {0};
+        a.sin_family = AF_INET;
+        a.sin_port = htons((unsigned short)port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    }
+    if (rc != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+int h_try_connect(int port) {
+    return connect_to(AF_INET, port);
+}
+
+int h_connect(int port) {
+    int fd = connect_to(AF_INET, port);
+    if (fd < 0) cr_fatal("connect to 127.0.0.1 port %d: %s", port, strerror(errno));
+    return fd;
+}
+
+int h_connect6(int port) {
+    int fd = connect_to(AF_INET6, port);
+    if (fd < 0) cr_fatal("connect to [::1] port %d: %s", port, strerror(errno));
+    return fd;
+}
+
+/* Wait until fd is ready for events or the deadline passes. */
+static int wait_fd(int fd, short events, long long deadline) {
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = events};
+        int n = poll(&p, 1, remaining(deadline));
+        if (n > 0) return 1;
+        if (n == 0) return 0;
+        if (errno != EINTR) cr_fatal("poll: %s", strerror(errno));
+    }
+}
+
+void h_send_all(int fd, const void *buf, size_t len) {
+    const char *p = buf;
+    long long deadline = h_now_ms() + H_DEADLINE_MS;
+    while (len > 0) {
+        if (!wait_fd(fd, POLLOUT, deadline))
+            cr_fatal("send: the peer did not read %zu more bytes in time", len);
+        ssize_t n = send(fd, p, len, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+            cr_fatal("send: %s", strerror(errno));
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+size_t h_recv_exact(int fd, void *buf, size_t len, int deadline_ms) {
+    char *p = buf;
+    size_t got = 0;
+    long long deadline = h_now_ms() + deadline_or_default(deadline_ms);
+    while (got < len) {
+        if (!wait_fd(fd, POLLIN, deadline)) break;
+        ssize_t n = recv(fd, p + got, len - got, MSG_DONTWAIT);
+        if (n == 0) break;
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+            break;
+        }
+        got += (size_t)n;
+    }
+    return got;
+}
+
+int h_silent_for(int fd, int ms) {
+    long long deadline = h_now_ms() + ms;
+    return !wait_fd(fd, POLLIN, deadline);
+}
+
+int h_wait_eof(int fd, int deadline_ms, size_t *extra) {
+    long long deadline = h_now_ms() + deadline_or_default(deadline_ms);
+    char buf[65536];
+    for (;;) {
+        if (!wait_fd(fd, POLLIN, deadline)) return 0;
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n == 0) return 1;
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+            return errno == ECONNRESET;
+        }
+        if (extra) *extra += (size_t)n;
+    }
+}
+
+void h_shutdown_write(int fd) {
+    if (shutdown(fd, SHUT_WR) != 0) cr_fatal("shutdown: %s", strerror(errno));
+}
+
+void h_reset(int fd) {
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) != 0)
+        cr_fatal("setsockopt SO_LINGER: %s", strerror(errno));
+    close(fd);
+}
+
+/* --- what it says ------------------------------------------------------- */
+
+static int count_lines(const char *s, size_t len) {
+    int n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '\n') n++;
+    return n;
+}
+
+int h_log_wait_lines(h_server *s, int n, int deadline_ms) {
+    long long deadline = h_now_ms() + deadline_or_default(deadline_ms);
+    for (;;) {
+        h_log_refresh(s);
+        int have = count_lines(s->out, s->out_len);
+        if (have >= n || h_now_ms() >= deadline) return have;
+        pause_ms(2);
+    }
+}
+
+int h_err_wait(h_server *s, const char *needle, int deadline_ms) {
+    long long deadline = h_now_ms() + deadline_or_default(deadline_ms);
+    for (;;) {
+        h_err_refresh(s);
+        if (s->err && strstr(s->err, needle)) return 1;
+        if (h_now_ms() >= deadline) return 0;
+        pause_ms(2);
+    }
+}
+
+/* --- what it costs ------------------------------------------------------ */
+
+int h_have_proc(void) {
+    struct stat st;
+    return stat("/proc/self/stat", &st) == 0;
+}
+
+/* Field `index` (1-based, as in proc(5)) of /proc/PID/stat. */
+static long long proc_stat_field(pid_t pid, int index) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    /* The command name (field 2) may contain spaces: start after ')'. */
+    char *p = strrchr(buf, ')');
+    if (!p) return -1;
+    p += 2; /* now at field 3 */
+    for (int field = 3; field < index; field++) {
+        p = strchr(p, ' ');
+        if (!p) return -1;
+        p++;
+    }
+    return strtoll(p, NULL, 10);
+}
+
+double h_cpu_seconds(pid_t pid) {
+    long long utime = proc_stat_field(pid, 14), stime = proc_stat_field(pid, 15);
+    if (utime < 0 || stime < 0) return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+long h_rss_kb(pid_t pid) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+    fclose(f);
+    return kb;
+}
+
+int h_fd_count(pid_t pid) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+/* --- bytes -------------------------------------------------------------- */
+
+void h_fill_pattern(void *buf, size_t len, unsigned seed) {
+    unsigned char *p = buf;
+    unsigned x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        p[i] = (unsigned char)(x >> 24);
+    }
+}

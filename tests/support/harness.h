@@ -1,0 +1,155 @@
+/*
+ * harness.h - drive a Parrot server binary from a Criterion test.
+ *
+ * Every server in this repository accepts port 0 and, once it can accept,
+ * prints a line to stderr containing "listening on" and "port N". The
+ * harness starts a server, waits for that line (with a deadline), reads the
+ * port from it, and gives the test small blocking-with-deadline helpers to
+ * talk to it. Nothing here sleeps to synchronise: every wait is a poll with
+ * a deadline.
+ *
+ * The server's stdout (its log) and stderr go to temporary files, not
+ * pipes, so a test that never reads them can never stall the server.
+ *
+ * Servers never outlive their test: on Linux the child asks the kernel for
+ * SIGKILL when the test process dies (PR_SET_PDEATHSIG), on FreeBSD
+ * likewise (PROC_PDEATHSIG_CTL), and everywhere an atexit handler kills
+ * whatever is still running. Criterion runs each test in its own process,
+ * so a failed assertion ends that process and takes the server with it.
+ *
+ * Helpers that cannot go on (fork fails, connect fails, a deadline passes
+ * while waiting for "listening") fail the current test with cr_fatal and a
+ * message that says what happened, including the server's stderr.
+ */
+#ifndef PARROT_HARNESS_H
+#define PARROT_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Default deadline for a single wait, in milliseconds. Generous on purpose:
+ * CI machines are slow and sanitizer builds slower; a passing test never
+ * waits this long. */
+#define H_DEADLINE_MS 10000
+
+typedef struct h_server {
+    pid_t pid;         /* the server process */
+    int port;          /* from its "listening on ... port N" line */
+    int exited;        /* 1 once the process has been reaped */
+    int status;        /* waitpid() status, valid when exited */
+    char out_path[64]; /* temp file holding its stdout (the log) */
+    char err_path[64]; /* temp file holding its stderr */
+    char *out;         /* stdout read so far, NUL-terminated (h_log_*) */
+    size_t out_len;
+    char *err; /* stderr read so far, NUL-terminated (h_err_*) */
+    size_t err_len;
+} h_server;
+
+/* Options for h_start_opts; zero-initialise and set what you need. */
+typedef struct h_opts {
+    const char *const *args; /* arguments after argv[0], NULL-terminated; NULL = none */
+    long nofile;             /* > 0: RLIMIT_NOFILE (soft) for the server */
+    int stdout_fd;           /* > 0: use this descriptor as the server's stdout
+                                instead of a temp file (e.g. a pipe the test
+                                controls); it is dup2'ed in the child */
+    int deadline_ms;         /* 0 = H_DEADLINE_MS */
+} h_opts;
+
+/* The binary under test, from the environment: PARROT_BIN (fails the test
+ * if unset). PARROT_STEP ("01".."07") and PARROT_BACKEND ("epoll",
+ * "kqueue") describe it where a suite needs to know; h_env returns NULL
+ * when unset. */
+const char *h_bin(void);
+const char *h_env(const char *name);
+
+/* Start a server and wait until it is listening. h_start takes the
+ * arguments as a NULL-terminated list: h_start(h_bin(), "-port", "0", NULL).
+ * Fails the test if the server exits or the deadline passes first. */
+h_server *h_start(const char *path, ...);
+h_server *h_start_opts(const char *path, const h_opts *opts);
+
+/* Run a server that is expected NOT to start (bad flag, port in use, -h):
+ * waits for it to exit (fails the test after the deadline) and returns its
+ * exit code (or 128+signal if it was killed). Its stdout and stderr are
+ * copied, NUL-terminated, into out/err when those are not NULL. */
+int h_run(const char *path, const char *const *args, char *out, size_t outcap, char *err,
+          size_t errcap, int deadline_ms);
+
+/* Send sig and wait (deadline) for the server to exit. Returns the exit
+ * code, or 128+signal if a signal killed it; reads the rest of its output
+ * into s->out / s->err. Fails the test if it does not exit in time. */
+int h_stop(h_server *s, int sig, int deadline_ms);
+
+/* Is the process still alive (not exited, not a zombie)? */
+int h_alive(h_server *s);
+
+/* Kill (SIGKILL), reap and free. Safe to call on NULL or twice. */
+void h_kill(h_server *s);
+
+/* --- talking to it ------------------------------------------------------ */
+
+/* Connect to 127.0.0.1:port (h_connect6: [::1]:port). Blocking socket,
+ * TCP_NODELAY set. Fails the test on error. */
+int h_connect(int port);
+int h_connect6(int port);
+
+/* Same, but returns -1 with errno set instead of failing the test. */
+int h_try_connect(int port);
+
+/* Write all len bytes (loops over short writes); fails the test on error
+ * or if the deadline passes with the peer not reading. */
+void h_send_all(int fd, const void *buf, size_t len);
+
+/* Read until len bytes have arrived, EOF, an error or the deadline.
+ * Returns how many bytes were read (== len on success). */
+size_t h_recv_exact(int fd, void *buf, size_t len, int deadline_ms);
+
+/* Returns 1 if nothing at all arrives on fd for ms milliseconds (the
+ * connection is still open and silent), 0 if a byte or EOF arrived. Used to
+ * prove that something does NOT happen, e.g. a second client is not served. */
+int h_silent_for(int fd, int ms);
+
+/* Wait for EOF from the peer. Returns 1 on EOF (read returned 0 or
+ * ECONNRESET), 0 if data or nothing arrived before the deadline. Data that
+ * arrives first is read and discarded, its length added to *extra if not
+ * NULL. */
+int h_wait_eof(int fd, int deadline_ms, size_t *extra);
+
+void h_shutdown_write(int fd);
+
+/* Close with SO_LINGER {1, 0}: the peer gets a RST, not a FIN. */
+void h_reset(int fd);
+
+/* --- what it says ------------------------------------------------------- */
+
+/* Read whatever the server has written to stdout (the log) / stderr so far
+ * into s->out / s->err. */
+void h_log_refresh(h_server *s);
+void h_err_refresh(h_server *s);
+
+/* Wait until the log holds at least n complete lines ('\n'-terminated).
+ * Returns the number of complete lines seen (< n if the deadline passed). */
+int h_log_wait_lines(h_server *s, int n, int deadline_ms);
+
+/* Wait until stderr contains needle. Returns 1 if it does. */
+int h_err_wait(h_server *s, const char *needle, int deadline_ms);
+
+/* --- what it costs (Linux /proc; h_have_proc() is 0 elsewhere) --------- */
+
+int h_have_proc(void);
+double h_cpu_seconds(pid_t pid); /* user + system time so far, all threads */
+long h_rss_kb(pid_t pid);        /* resident set size now */
+int h_fd_count(pid_t pid);       /* open descriptors now */
+
+/* --- time and bytes ---------------------------------------------------- */
+
+long long h_now_ms(void); /* monotonic clock */
+
+/* Fill buf with a deterministic pseudo-random pattern from seed. */
+void h_fill_pattern(void *buf, size_t len, unsigned seed);
+
+/* Wait (poll, no busy loop) until cond() returns non-zero or the deadline
+ * passes; checks every ms_step milliseconds. Returns the last cond() value. */
+int h_poll_until(int (*cond)(void *), void *arg, int deadline_ms, int ms_step);
+
+#endif
