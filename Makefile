@@ -1,0 +1,122 @@
+# Parrot - top-level build. GNU make (on macOS `make`, on the BSDs `gmake`).
+#
+#   make final && ./final/parrot -port 1512     run the production server
+#   make test                                   build everything, run every test suite
+#   make help                                   every target, one line each
+#
+# Each step directory also builds by itself: cd steps/04-multi-client && make
+
+CC      ?= cc
+CFLAGS  ?= -std=c11 -Wall -Wextra -Werror -O2 -g
+LDFLAGS ?=
+
+# make test SANITIZE=1: the same build and tests under AddressSanitizer and
+# UndefinedBehaviorSanitizer. Any report fails the run.
+ifeq ($(SANITIZE),1)
+CFLAGS  := -std=c11 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
+           -fsanitize=address,undefined -fno-sanitize-recover=all
+LDFLAGS := -fsanitize=address,undefined
+export ASAN_OPTIONS  ?= abort_on_error=0:detect_leaks=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+endif
+
+STEP_DIRS   := $(sort $(patsubst %/,%,$(dir $(wildcard steps/[0-9][0-9]-*/Makefile))))
+STEP_NUMS   := $(foreach d,$(STEP_DIRS),$(firstword $(subst -, ,$(notdir $(d)))))
+# Suites run in this order; a suite whose directory has no Makefile yet is left out.
+TEST_SUITES := $(foreach s,kqueue steps final bench,$(if $(wildcard tests/$(s)/Makefile),$(s)))
+SUB         := --no-print-directory CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)"
+BACKEND     ?=
+
+.PHONY: all steps final test test-kqueue test-steps test-final test-bench test-deps \
+        bench bench-deps check-macos format format-check lint clean help flags \
+        $(addprefix step-,$(STEP_NUMS)) $(addprefix diff-,$(STEP_NUMS))
+
+all: steps final ## build every step and the final server
+
+# --- rebuild everything when the compiler or its flags change ---------------
+# Sub-makes only compare timestamps, so a switch between a normal and a
+# SANITIZE=1 build would otherwise reuse stale binaries.
+BUILD_ID := $(CC) | $(CFLAGS) | $(LDFLAGS)
+flags:
+	@mkdir -p .build
+	@if [ "$$(cat .build/flags 2>/dev/null)" != '$(BUILD_ID)' ]; then \
+	    $(MAKE) --no-print-directory clean-products >/dev/null; \
+	    echo '$(BUILD_ID)' > .build/flags; \
+	fi
+
+# --- building ---------------------------------------------------------------
+steps: flags ## build all seven workshop steps
+	@for d in $(STEP_DIRS); do $(MAKE) $(SUB) -C $$d || exit 1; done
+
+$(addprefix step-,$(STEP_NUMS)): step-%: flags ## build one step: make step-04
+	@$(MAKE) $(SUB) -C $(wildcard steps/$*-*)
+
+final: flags ## build the production server: ./final/parrot (BACKEND=kqueue for kqueue on Linux)
+	@$(MAKE) $(SUB) -C final $(if $(BACKEND),BACKEND=$(BACKEND))
+
+# --- testing ----------------------------------------------------------------
+test-deps: ## install Criterion (and pkg-config) if missing
+	@tools/ensure-criterion
+
+test: test-deps flags ## build every stage and run every test suite (SANITIZE=1: under ASan+UBSan)
+	@fail=0; for s in $(TEST_SUITES); do \
+	    if [ $$s = steps ]; then $(MAKE) --no-print-directory steps || { fail=1; continue; }; fi; \
+	    echo "==== tests/$$s"; \
+	    $(MAKE) $(SUB) -C tests/$$s check || fail=1; \
+	done; exit $$fail
+
+test-kqueue: test-deps flags ## the kqueue conformance suite (against the Linux layer here)
+	@$(MAKE) $(SUB) -C tests/kqueue check
+
+test-steps: test-deps steps ## the workshop suite, run against every step
+	@$(MAKE) $(SUB) -C tests/steps check
+
+test-final: test-deps flags ## final/'s unit and integration tests, both backends
+	@$(MAKE) $(SUB) -C tests/final check
+
+test-bench: test-deps flags ## the benchmark tools' tests (percentiles, arguments, a smoke run)
+	@$(MAKE) $(SUB) -C tests/bench check
+
+# --- benchmark and portability ----------------------------------------------
+bench: final ## side-by-side benchmark into docs/benchmarks.md (QUICK=1: a one-minute smoke)
+	@$(MAKE) --no-print-directory -C tools/bench run $(if $(QUICK),QUICK=$(QUICK))
+
+bench-deps: ## install the benchmark peers' toolchains (Debian/Ubuntu) or name the command
+	@$(MAKE) --no-print-directory -C tools/bench deps
+
+check-macos: ## compile and link every stage for x86_64 and arm64 macOS (zig cc)
+	@tools/check-macos
+
+# --- reading the workshop -----------------------------------------------------
+$(addprefix diff-,$(STEP_NUMS)): diff-%: ## what step NN changed: make diff-05
+	@tools/stepdiff $$(printf '%02d' $$(( 1$* - 101 ))) $*
+
+# --- style --------------------------------------------------------------------
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format: ## reformat every C file with clang-format
+	@clang-format -i $(C_FILES)
+
+format-check: ## fail if any C file is not clang-formatted
+	@clang-format --dry-run --Werror $(C_FILES) && echo "format: clean"
+
+lint: format-check ## format check plus cppcheck
+	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
+	    --suppress=missingIncludeSystem --inline-suppr -I tests/support -I tools/kqueue-linux/include \
+	    $(filter %.c,$(C_FILES)) && echo "cppcheck: clean"
+
+# --- cleaning -----------------------------------------------------------------
+clean-products:
+	@for d in $(STEP_DIRS) final $(addprefix tests/,$(TEST_SUITES)) $(wildcard tools/bench); do \
+	    [ -f $$d/Makefile ] && $(MAKE) --no-print-directory -C $$d clean >/dev/null; \
+	done; true
+
+clean: clean-products ## remove everything the build made
+	@rm -rf .build
+
+help: ## this list
+	@echo "Parrot: make TARGET (GNU make; gmake on the BSDs)"
+	@grep -hE '^[a-z$$][^:]*:.*## ' $(MAKEFILE_LIST) | \
+	    sed -E 's/^\$$\(addprefix ([a-z]+-),\$$\(STEP_NUMS\)\)/\1NN/; s/:.*## /\t/' | \
+	    awk -F'\t' '{ printf "  %-14s %s\n", $$1, $$2 }'
+	@echo "Variables: SANITIZE=1 (ASan+UBSan), BACKEND=epoll|kqueue (final), QUICK=1 (bench), CC=clang"
