@@ -311,24 +311,24 @@ static void wait_exit(h_server *s, int deadline_ms, const char *what) {
 
 int h_run(const char *path, const char *const *args, char *out, size_t outcap, char *err,
           size_t errcap, int deadline_ms) {
-    h_server s = {0};
-    int out_fd = make_temp(s.out_path, sizeof s.out_path, "out");
-    int err_fd = make_temp(s.err_path, sizeof s.err_path, "err");
-    s.pid = spawn(path, args, out_fd, err_fd, 0);
+    /* On the heap, not the stack: the atexit cleanup may look at it after a
+     * failed assertion has unwound this frame. */
+    h_server *s = calloc(1, sizeof *s);
+    if (!s) cr_fatal("harness: out of memory");
+    int out_fd = make_temp(s->out_path, sizeof s->out_path, "out");
+    int err_fd = make_temp(s->err_path, sizeof s->err_path, "err");
+    s->pid = spawn(path, args, out_fd, err_fd, 0);
     close(out_fd);
     close(err_fd);
-    track(&s);
-    wait_exit(&s, deadline_ms, "on its own");
-    untrack(&s);
-    h_log_refresh(&s);
-    h_err_refresh(&s);
-    copy_out(s.out, s.out_len, out, outcap);
-    copy_out(s.err, s.err_len, err, errcap);
-    unlink(s.out_path);
-    unlink(s.err_path);
-    free(s.out);
-    free(s.err);
-    return exit_code(s.status);
+    track(s);
+    wait_exit(s, deadline_ms, "on its own");
+    h_log_refresh(s);
+    h_err_refresh(s);
+    copy_out(s->out, s->out_len, out, outcap);
+    copy_out(s->err, s->err_len, err, errcap);
+    int code = exit_code(s->status);
+    h_kill(s);
+    return code;
 }
 
 int h_stop(h_server *s, int sig, int deadline_ms) {
