@@ -1,0 +1,155 @@
+/*
+ * ae.c - the event loop core. It owns a dense table indexed by descriptor
+ * (what each fd is watched for and who handles it), asks the backend to
+ * wait, and dispatches what fired. It never names the backend: the Makefile
+ * links ae_epoll.o or ae_kqueue.o.
+ */
+#include "platform.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "ae.h"
+#include "ae_api.h"
+
+#define AE_MAX_SIGNAL 64
+
+typedef struct ae_file {
+    ae_file_proc *proc;
+    int mask;
+} ae_file;
+
+struct ae_loop {
+    ae_api *api;
+    int setsize;
+    int stop;
+    long long now_ms;
+    long long deadline_ms; /* 0 = none */
+    ae_hook_proc *deadline_proc;
+    ae_hook_proc *before_sleep;
+    ae_file *files;                             /* [setsize], indexed by fd */
+    ae_signal_proc *signals[AE_MAX_SIGNAL + 1]; /* indexed by signal number */
+    ae_fired fired[AE_BATCH];
+};
+
+static long long monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* cannot fail with a valid clock */
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+ae_loop *ae_create(int setsize) {
+    ae_loop *loop = calloc(1, sizeof(*loop));
+    if (loop == NULL) return NULL;
+    /* calloc of a large table maps zero pages lazily: only the entries of
+     * descriptors actually used ever become resident. */
+    loop->files = calloc((size_t)setsize, sizeof(*loop->files));
+    loop->api = loop->files ? ae_api_create() : NULL;
+    if (loop->api == NULL) {
+        int saved = errno;
+        free(loop->files);
+        free(loop);
+        errno = saved;
+        return NULL;
+    }
+    loop->setsize = setsize;
+    loop->now_ms = monotonic_ms();
+    return loop;
+}
+
+void ae_free(ae_loop *loop) {
+    if (loop == NULL) return;
+    ae_api_free(loop->api);
+    free(loop->files);
+    free(loop);
+}
+
+int ae_watch(ae_loop *loop, int fd, int mask, ae_file_proc *proc) {
+    if (fd < 0 || fd >= loop->setsize) {
+        errno = ERANGE;
+        return -1;
+    }
+    ae_file *f = &loop->files[fd];
+    if (f->mask != mask) {
+        if (ae_api_set(loop->api, fd, f->mask, mask) == -1) return -1;
+        f->mask = mask;
+    }
+    f->proc = mask == AE_NONE ? NULL : proc;
+    return 0;
+}
+
+int ae_mask(const ae_loop *loop, int fd) {
+    return fd >= 0 && fd < loop->setsize ? loop->files[fd].mask : AE_NONE;
+}
+
+int ae_watch_signal(ae_loop *loop, int signo, ae_signal_proc *proc) {
+    if (signo <= 0 || signo > AE_MAX_SIGNAL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (ae_api_watch_signal(loop->api, signo) == -1) return -1;
+    loop->signals[signo] = proc;
+    return 0;
+}
+
+void ae_set_deadline(ae_loop *loop, long long when_ms, ae_hook_proc *proc) {
+    loop->deadline_ms = when_ms;
+    loop->deadline_proc = proc;
+}
+
+void ae_set_before_sleep(ae_loop *loop, ae_hook_proc *proc) {
+    loop->before_sleep = proc;
+}
+
+long long ae_now_ms(const ae_loop *loop) {
+    return loop->now_ms;
+}
+
+void ae_stop(ae_loop *loop) {
+    loop->stop = 1;
+}
+
+static int wait_timeout(const ae_loop *loop) {
+    if (loop->deadline_ms == 0) return -1;
+    long long left = loop->deadline_ms - loop->now_ms;
+    if (left <= 0) return 0;
+    return left > 24 * 3600 * 1000 ? 24 * 3600 * 1000 : (int)left;
+}
+
+static void dispatch(ae_loop *loop, int n) {
+    for (int i = 0; i < n && !loop->stop; i++) {
+        ae_fired *e = &loop->fired[i];
+        if (e->mask == AE_SIGNAL) {
+            if (loop->signals[e->fd]) loop->signals[e->fd](loop, e->fd);
+            continue;
+        }
+        /* Re-read the table: an earlier handler in this batch may have
+         * closed this descriptor or changed what it waits for. */
+        ae_file *f = &loop->files[e->fd];
+        int mask = e->mask & f->mask;
+        if (mask) f->proc(loop, e->fd, mask);
+    }
+}
+
+int ae_main(ae_loop *loop) {
+    loop->stop = 0;
+    while (!loop->stop) {
+        if (loop->before_sleep) loop->before_sleep(loop);
+        if (loop->stop) break;
+        int n = ae_api_poll(loop->api, loop->fired, wait_timeout(loop));
+        if (n == -1) return -1;
+        loop->now_ms = monotonic_ms();
+        dispatch(loop, n);
+        if (loop->deadline_ms != 0 && loop->now_ms >= loop->deadline_ms && !loop->stop) {
+            ae_hook_proc *proc = loop->deadline_proc;
+            loop->deadline_ms = 0;
+            proc(loop);
+        }
+    }
+    return 0;
+}
+
+const char *ae_backend_name(void) {
+    return ae_api_name();
+}
