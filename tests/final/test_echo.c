@@ -1,0 +1,222 @@
+/*
+ * test_echo.c - final/parrot echoes exactly: every size from 1 byte to
+ * 16 MiB in random chunks, 1,000 clients at once, half-close, resets, and
+ * thousands of connections without leaking a descriptor. Run against every
+ * backend (PARROT_BIN, PARROT_BACKEND).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+Test(echo, listening_line_names_address_port_and_backend, .timeout = 20) {
+    h_server *s = start(NULL, "-log", "off", NULL);
+    const char *backend = h_env("PARROT_BACKEND");
+    char want[128];
+    snprintf(want, sizeof(want), "parrot: listening on 0.0.0.0 port %d (%s)\n", s->port,
+             backend ? backend : "");
+    h_err_refresh(s);
+    cr_assert(eq(str, s->err, want));
+    h_kill(s);
+}
+
+Test(echo, round_trips_1_byte_to_16_MiB_in_random_chunks, .timeout = 60) {
+    h_server *s = start(NULL, "-log", "off", NULL);
+    const size_t sizes[] = {1,     2,     12,     1000,    4095,          4096,    65535,
+                            65536, 65537, 100000, 1 << 20, (1 << 20) + 1, 4 << 20, 16 << 20};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+        round_trip(s->port, sizes[i], (unsigned)i + 1);
+    cr_assert(h_alive(s));
+    h_kill(s);
+}
+
+Test(echo, all_256_byte_values_with_logging_on, .timeout = 20) {
+    h_server *s = start(NULL, NULL);
+    int fd = h_connect(s->port);
+    unsigned char all[256], back[256];
+    for (int i = 0; i < 256; i++)
+        all[i] = (unsigned char)i;
+    h_send_all(fd, all, sizeof(all));
+    cr_assert(eq(sz, h_recv_exact(fd, back, sizeof(back), H_DEADLINE_MS), sizeof(back)));
+    cr_assert(eq(int, memcmp(all, back, sizeof(all)), 0));
+    close(fd);
+    h_kill(s);
+}
+
+Test(echo, concurrent_1000_clients_interleaved, .timeout = 60) {
+    enum { N = 1000, ROUNDS = 3 };
+    h_server *s = start(NULL, "-log", "off", NULL);
+    static int fds[N];
+    for (int i = 0; i < N; i++)
+        fds[i] = h_connect(s->port);
+    char msg[64], back[64];
+    for (int r = 0; r < ROUNDS; r++) {
+        /* Everyone sends first, then replies are read in a different
+         * order each round: no client waits for another. */
+        for (int i = 0; i < N; i++) {
+            int len = snprintf(msg, sizeof(msg), "client %d round %d\n", i, r);
+            h_send_all(fds[i], msg, (size_t)len);
+        }
+        for (int k = 0; k < N; k++) {
+            int i = r % 2 ? N - 1 - k : (k * 7 + r) % N;
+            int len = snprintf(msg, sizeof(msg), "client %d round %d\n", i, r);
+            cr_assert(eq(sz, h_recv_exact(fds[i], back, (size_t)len, H_DEADLINE_MS), (size_t)len),
+                      "client %d round %d", i, r);
+            cr_assert(eq(int, memcmp(back, msg, (size_t)len), 0), "client %d round %d", i, r);
+        }
+    }
+    /* One client hanging up disturbs no one. */
+    close(fds[0]);
+    for (int i = 1; i < N; i += 97)
+        echo_ok(fds[i], "still here");
+    for (int i = 1; i < N; i++)
+        close(fds[i]);
+    h_kill(s);
+}
+
+Test(echo, half_close_gets_every_byte_then_eof, .timeout = 20) {
+    h_server *s = start(NULL, "-log", "off", NULL);
+    const size_t size = 3 << 20; /* more than the socket buffers hold */
+    int fd = h_connect(s->port);
+    char *sent = malloc(size), *got = malloc(size);
+    h_fill_pattern(sent, size, 7);
+    /* Send everything, reading as we go, then shut our write side before
+     * all of it has come back. */
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    size_t out = 0, in = 0;
+    long long deadline = h_now_ms() + H_DEADLINE_MS;
+    while (out < size) {
+        struct pollfd p = {.fd = fd, .events = POLLIN | POLLOUT};
+        cr_assert(poll(&p, 1, 1000) >= 0);
+        cr_assert(lt(i64, h_now_ms(), deadline));
+        if (p.revents & POLLOUT) {
+            ssize_t w = write(fd, sent + out, size - out > 65536 ? 65536 : size - out);
+            if (w > 0) out += (size_t)w;
+        }
+        if ((p.revents & POLLIN) && in < size / 2) { /* leave the rest in flight */
+            ssize_t n = read(fd, got + in, size / 2 - in);
+            if (n > 0) in += (size_t)n;
+        }
+    }
+    fcntl(fd, F_SETFL, flags);
+    h_shutdown_write(fd);
+    in += h_recv_exact(fd, got + in, size - in, H_DEADLINE_MS);
+    cr_assert(eq(sz, in, size));
+    cr_assert(eq(int, memcmp(sent, got, size), 0));
+    cr_assert(h_wait_eof(fd, H_DEADLINE_MS, NULL), "no EOF after the echo");
+    close(fd);
+    free(sent);
+    free(got);
+    h_kill(s);
+}
+
+Test(echo, half_close_with_nothing_pending_closes_at_once, .timeout = 20) {
+    h_server *s = start(NULL, "-log", "off", NULL);
+    int fd = h_connect(s->port);
+    echo_ok(fd, "ping");
+    h_shutdown_write(fd);
+    size_t extra = 0;
+    cr_assert(h_wait_eof(fd, H_DEADLINE_MS, &extra));
+    cr_assert(eq(sz, extra, 0));
+    close(fd);
+    h_kill(s);
+}
+
+Test(echo, resets_mid_transfer_leave_the_server_serving, .timeout = 30) {
+    h_server *s = start(NULL, "-log", "off", "-max-pending", "4096", NULL);
+    int base = h_have_proc() ? h_fd_count(s->pid) : 0;
+    static char junk[1 << 20];
+    h_fill_pattern(junk, sizeof(junk), 3);
+    for (int i = 0; i < 20; i++) {
+        int fd = h_connect(s->port);
+        int flags = fcntl(fd, F_GETFL);
+        fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+        /* Fill both directions (we never read), so the server holds
+         * pending echo and may be mid-write when the reset lands. */
+        ssize_t w;
+        size_t total = 0;
+        while (total < sizeof(junk) && (w = write(fd, junk, sizeof(junk) - total)) > 0)
+            total += (size_t)w;
+        if (i % 2) {
+            char some[1000];
+            (void)!read(fd, some, sizeof(some));
+        }
+        h_reset(fd);
+    }
+    round_trip(s->port, 100000, 5);
+    cr_assert(h_alive(s));
+    if (h_have_proc())
+        cr_assert(wait_fds_at_most(s, base, H_DEADLINE_MS), "descriptors: %d, at start %d",
+                  h_fd_count(s->pid), base);
+    h_kill(s);
+}
+
+Test(echo, connect_close_5000_times_leaks_no_descriptor, .timeout = 60) {
+    h_server *s = start(NULL, "-log", "off", NULL);
+    cr_assert(h_have_proc(), "needs /proc to count the server's descriptors");
+    int base = h_fd_count(s->pid);
+    for (int i = 0; i < 5000; i++) {
+        int fd = h_connect(s->port);
+        switch (i % 4) {
+        case 0:
+            close(fd);
+            break; /* straight away */
+        case 1:
+            h_reset(fd);
+            break; /* with a reset */
+        case 2:
+            echo_ok(fd, "x");
+            close(fd);
+            break;
+        case 3: /* half-close, then wait for the server's close */
+            h_send_all(fd, "bye", 3);
+            h_shutdown_write(fd);
+            cr_assert(h_wait_eof(fd, H_DEADLINE_MS, NULL));
+            close(fd);
+            break;
+        }
+    }
+    cr_assert(wait_fds_at_most(s, base, H_DEADLINE_MS), "descriptors: %d, at start %d",
+              h_fd_count(s->pid), base);
+    cr_assert(eq(int, h_fd_count(s->pid), base));
+    round_trip(s->port, 1000, 9);
+    h_kill(s);
+}
+
+Test(echo, ipv6_loopback, .timeout = 20) {
+    h_server *s = start(NULL, "-host", "::1", NULL);
+    h_err_refresh(s);
+    cr_assert(strstr(s->err, "listening on ::1 port ") != NULL, "%s", s->err);
+    int fd = h_connect6(s->port);
+    echo_ok(fd, "over IPv6\n");
+    close(fd);
+    cr_assert(eq(int, h_log_wait_lines(s, 1, H_DEADLINE_MS), 1));
+    cr_assert(strncmp(s->out, "[::1]:", 6) == 0, "log: %s", s->out);
+    cr_assert(strstr(s->out, "] \"over IPv6\\n\" 10\n") != NULL, "log: %s", s->out);
+    h_kill(s);
+}
+
+Test(echo, dual_stack_any_address_logs_ipv4_peers_as_ipv4, .timeout = 20) {
+    h_server *s = start(NULL, "-host", "::", NULL);
+    int fd6 = h_connect6(s->port);
+    echo_ok(fd6, "six");
+    int fd4 = h_connect(s->port); /* Linux allows IPv4 on "::" (IPV6_V6ONLY off) */
+    echo_ok(fd4, "four");
+    cr_assert(eq(int, h_log_wait_lines(s, 2, H_DEADLINE_MS), 2));
+    cr_assert(strstr(s->out, "127.0.0.1:") != NULL, "log: %s", s->out);
+    cr_assert(strstr(s->out, "[::1]:") != NULL, "log: %s", s->out);
+    close(fd4);
+    close(fd6);
+    h_kill(s);
+}

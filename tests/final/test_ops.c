@@ -1,0 +1,308 @@
+/*
+ * test_ops.c - final/parrot as an operator meets it: flags and exit codes,
+ * refused starts, the access log (stdout, a file, SIGHUP, a broken or slow
+ * sink), and shutdown on SIGTERM/SIGINT.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static char out[1 << 16], err[1 << 16];
+
+static int run(const char *a, const char *b, const char *c) {
+    const char *args[] = {a, b, c, NULL};
+    return h_run(h_bin(), args, out, sizeof(out), err, sizeof(err), H_DEADLINE_MS);
+}
+
+static int starts(const char *s, const char *prefix) {
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int count_char(const char *s, char c) {
+    int n = 0;
+    for (; *s; s++)
+        n += *s == c;
+    return n;
+}
+
+/* --- flags through the binary ------------------------------------------- */
+
+Test(ops, help_prints_usage_to_stderr_and_exits_0, .timeout = 20) {
+    cr_assert(eq(int, run("-h", NULL, NULL), 0));
+    cr_assert(starts(err, "Usage of "), "%s", err);
+    cr_assert(strstr(err, "  -port int\n") != NULL);
+    cr_assert(eq(str, out, ""));
+    cr_assert(eq(int, run("--help", NULL, NULL), 0));
+}
+
+Test(ops, bad_flags_exit_2_with_gos_line_then_usage, .timeout = 20) {
+    cr_assert(eq(int, run("-x", NULL, NULL), 2));
+    cr_assert(starts(err, "flag provided but not defined: -x\nUsage of "), "%s", err);
+    cr_assert(eq(int, run("-port", "abc", NULL), 2));
+    cr_assert(starts(err, "invalid value \"abc\" for flag -port: parse error\nUsage of "), "%s",
+              err);
+    cr_assert(eq(int, run("-idle-timeout", "5", NULL), 2));
+    cr_assert(starts(err, "invalid value \"5\" for flag -idle-timeout: parse error\n"), "%s", err);
+    cr_assert(eq(int, run("-port", NULL, NULL), 2));
+    cr_assert(starts(err, "flag needs an argument: -port\n"), "%s", err);
+    cr_assert(eq(str, out, ""));
+}
+
+Test(ops, version_names_the_backend, .timeout = 20) {
+    cr_assert(eq(int, run("-version", NULL, NULL), 0));
+    char want[64];
+    snprintf(want, sizeof(want), "parrot 1.0.0 (%s)\n", h_env("PARROT_BACKEND"));
+    cr_assert(eq(str, err, want));
+}
+
+/* --- refused starts: one line, exit 1 ------------------------------------ */
+
+Test(ops, port_in_use_exits_1_with_one_line, .timeout = 20) {
+    h_server *s = start(NULL, "-log", "off", NULL);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", s->port);
+    cr_assert(eq(int, run("-port", port, NULL), 1));
+    char want[128];
+    snprintf(want, sizeof(want), "parrot: cannot listen on 0.0.0.0 port %d: bind: ", s->port);
+    cr_assert(starts(err, want), "%s", err);
+    cr_assert(strstr(err, "Address already in use\n") != NULL, "%s", err);
+    cr_assert(eq(int, count_char(err, '\n'), 1), "%s", err);
+    h_kill(s);
+}
+
+Test(ops, bad_address_exits_1_with_one_line, .timeout = 20) {
+    cr_assert(eq(int, run("-port=0", "-host", "256.1.2.3"), 1));
+    cr_assert(starts(err, "parrot: bad -host \"256.1.2.3\": "), "%s", err);
+    cr_assert(eq(int, count_char(err, '\n'), 1), "%s", err);
+    /* An address this machine does not have. */
+    cr_assert(eq(int, run("-port=0", "-host", "192.0.2.1"), 1));
+    cr_assert(strstr(err, "cannot listen on 192.0.2.1 port 0: bind: ") != NULL, "%s", err);
+    cr_assert(eq(int, count_char(err, '\n'), 1), "%s", err);
+}
+
+Test(ops, unwritable_log_file_exits_1_with_one_line, .timeout = 20) {
+    cr_assert(eq(int, run("-port=0", "-log", "/nonexistent-dir/parrot.log"), 1));
+    cr_assert(eq(str, err,
+                 "parrot: cannot open log file /nonexistent-dir/parrot.log: "
+                 "No such file or directory\n"));
+}
+
+/* --- the log ------------------------------------------------------------- */
+
+Test(ops, log_lines_on_stdout_match_the_format, .timeout = 20) {
+    h_server *s = start(NULL, NULL);
+    int fd = h_connect(s->port);
+    echo_ok(fd, "hello\n");
+    echo_ok(fd, "say \"hi\"\\\t\r\n127.0.0.1:1 - - [x] \"forged\" 1\n");
+    cr_assert(eq(int, h_log_wait_lines(s, 2, H_DEADLINE_MS), 2), "log: %s", s->out);
+    regex_t re;
+    cr_assert(eq(int,
+                 regcomp(&re,
+                         "^127\\.0\\.0\\.1:[0-9]+ - - \\[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:"
+                         "[0-9]{2}:[0-9]{2} [+-][0-9]{4}\\] \"hello\\\\n\" 6\n"
+                         "127\\.0\\.0\\.1:[0-9]+ - - \\[[^]]*\\] "
+                         "\"say \\\\\"hi\\\\\"\\\\\\\\\\\\t\\\\r\\\\n127\\.0\\.0\\.1:1 - - \\[x\\] "
+                         "\\\\\"forged\\\\\" 1\\\\n\" 43\n$",
+                         REG_EXTENDED),
+                 0));
+    cr_assert(eq(int, regexec(&re, s->out, 0, NULL, 0), 0), "log:\n%s", s->out);
+    regfree(&re);
+    close(fd);
+    h_kill(s);
+}
+
+Test(ops, log_off_prints_nothing_on_stdout, .timeout = 20) {
+    h_server *s = start(NULL, "-log", "off", NULL);
+    round_trip(s->port, 100000, 4);
+    cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
+    cr_assert(eq(sz, s->out_len, 0), "stdout: %s", s->out);
+    h_kill(s);
+}
+
+static char log_path[64];
+
+static void make_log_path(void) {
+    snprintf(log_path, sizeof(log_path), "/tmp/parrot-final-log-XXXXXX");
+    int fd = mkstemp(log_path);
+    cr_assert(fd >= 0);
+    cr_assert(eq(sz, (size_t)write(fd, "earlier line\n", 13), 13));
+    close(fd);
+}
+
+typedef struct lines_goal {
+    const char *path;
+    int n;
+} lines_goal;
+
+static int has_lines(void *arg) {
+    lines_goal *g = arg;
+    return file_lines(g->path) >= g->n;
+}
+
+Test(ops, log_file_is_appended_and_reopened_on_sighup, .timeout = 20) {
+    make_log_path();
+    char rotated[80];
+    snprintf(rotated, sizeof(rotated), "%s.1", log_path);
+    h_server *s = start(NULL, "-log", log_path, NULL);
+    int fd = h_connect(s->port);
+    echo_ok(fd, "first");
+    lines_goal g = {log_path, 2};
+    cr_assert(h_poll_until(has_lines, &g, H_DEADLINE_MS, 5), "lines: %d", file_lines(log_path));
+
+    /* logrotate: move the file away, then SIGHUP. */
+    cr_assert(eq(int, rename(log_path, rotated), 0));
+    kill(s->pid, SIGHUP);
+    struct stat st;
+    long long deadline = h_now_ms() + H_DEADLINE_MS;
+    while (stat(log_path, &st) != 0) {
+        cr_assert(lt(i64, h_now_ms(), deadline), "no new log file after SIGHUP");
+        window_ms(5);
+    }
+    echo_ok(fd, "second");
+    g.n = 1;
+    cr_assert(h_poll_until(has_lines, &g, H_DEADLINE_MS, 5));
+    cr_assert(eq(int, file_lines(rotated), 2));
+    FILE *f = fopen(rotated, "r");
+    char line[256];
+    cr_assert(fgets(line, sizeof(line), f) && strcmp(line, "earlier line\n") == 0);
+    cr_assert(fgets(line, sizeof(line), f) && strstr(line, "\"first\" 5\n"));
+    fclose(f);
+    f = fopen(log_path, "r");
+    cr_assert(fgets(line, sizeof(line), f) && strstr(line, "\"second\" 6\n"));
+    fclose(f);
+    h_log_refresh(s);
+    cr_assert(eq(sz, s->out_len, 0), "stdout: %s", s->out);
+    close(fd);
+    h_kill(s);
+    unlink(log_path);
+    unlink(rotated);
+}
+
+Test(ops, full_disk_log_does_not_stop_the_echo, .timeout = 20) {
+    h_server *s = start(NULL, "-log", "/dev/full", NULL);
+    int fd = h_connect(s->port);
+    for (int i = 0; i < 50; i++)
+        echo_ok(fd, "into the void");
+    round_trip(s->port, 1 << 20, 3);
+    cr_assert(h_err_wait(s, "parrot: log: write: No space left on device", H_DEADLINE_MS), "%s",
+              s->err);
+    close(fd);
+    cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
+    /* Said once, and the summary counts what was lost. */
+    cr_assert(eq(int, count_char(s->err, '\n'), 3), "%s", s->err);
+    cr_assert(strstr(s->err, " 0 log lines dropped") == NULL, "%s", s->err);
+}
+
+Test(ops, closed_log_pipe_does_not_stop_the_echo, .timeout = 20) {
+    int p[2];
+    cr_assert(eq(int, pipe(p), 0));
+    h_opts o = {.stdout_fd = p[1]};
+    h_server *s = start(&o, NULL);
+    close(p[1]);
+    close(p[0]); /* nobody reads the log any more */
+    int fd = h_connect(s->port);
+    for (int i = 0; i < 20; i++)
+        echo_ok(fd, "anyone?");
+    cr_assert(h_err_wait(s, "parrot: log: write: Broken pipe", H_DEADLINE_MS), "%s", s->err);
+    echo_ok(fd, "still echoing");
+    cr_assert(h_alive(s));
+    close(fd);
+    cr_assert(eq(int, h_stop(s, SIGINT, H_DEADLINE_MS), 0));
+}
+
+Test(ops, stuck_log_pipe_does_not_stop_the_echo, .timeout = 30) {
+    int p[2];
+    cr_assert(eq(int, pipe(p), 0));
+    h_opts o = {.stdout_fd = p[1]};
+    h_server *s = start(&o, NULL);
+    close(p[1]);
+    /* We never read p[0]: the pipe fills (64 KiB), then the log buffer. */
+    int fd = h_connect(s->port);
+    char msg[300];
+    memset(msg, 'z', sizeof(msg) - 1);
+    msg[sizeof(msg) - 1] = '\0';
+    for (int i = 0; i < 2000; i++)
+        echo_ok(fd, msg);
+    cr_assert(h_err_wait(s, "parrot: log: the log is not keeping up", H_DEADLINE_MS), "%s", s->err);
+    close(fd);
+    cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
+    cr_assert(strstr(s->err, " 0 log lines dropped") == NULL, "%s", s->err);
+    close(p[0]);
+}
+
+/* --- shutdown ------------------------------------------------------------ */
+
+static void shutdown_with(int sig, const char *name) {
+    h_server *s = start(NULL, "-log", "off", NULL);
+    int idle = h_connect(s->port);
+    echo_ok(idle, "hello");
+    /* Data the server received but may not have read yet still comes back. */
+    int late = h_connect(s->port);
+    static char data[100000], back[100000];
+    h_fill_pattern(data, sizeof(data), 5);
+    h_send_all(late, data, sizeof(data) / 2);
+    cr_assert(eq(sz, h_recv_exact(late, back, sizeof(data) / 2, H_DEADLINE_MS), sizeof(data) / 2));
+    h_send_all(late, data + sizeof(data) / 2, sizeof(data) / 2);
+    kill(s->pid, sig);
+    cr_assert(eq(sz, h_recv_exact(late, back + sizeof(data) / 2, sizeof(data) / 2, H_DEADLINE_MS),
+                 sizeof(data) / 2));
+    cr_assert(eq(int, memcmp(data, back, sizeof(data)), 0));
+    cr_assert(h_wait_eof(late, H_DEADLINE_MS, NULL));
+    cr_assert(h_wait_eof(idle, H_DEADLINE_MS, NULL));
+    cr_assert(eq(int, h_stop(s, sig, H_DEADLINE_MS), 0));
+    char want[256];
+    snprintf(want, sizeof(want),
+             "parrot: stopped by %s: 2 connections served, 100005 bytes echoed, "
+             "0 log lines dropped, 0 connections refused\n",
+             name);
+    const char *last = strstr(s->err, "parrot: stopped");
+    cr_assert(last != NULL, "%s", s->err);
+    cr_assert(eq(str, (char *)last, want));
+    /* Nothing after the listening line but the summary. */
+    cr_assert(eq(int, count_char(s->err, '\n'), 2), "%s", s->err);
+    close(idle);
+    close(late);
+    h_kill(s);
+}
+
+Test(ops, sigterm_finishes_the_echo_and_exits_0_with_a_summary, .timeout = 20) {
+    shutdown_with(SIGTERM, "SIGTERM");
+}
+
+Test(ops, sigint_finishes_the_echo_and_exits_0_with_a_summary, .timeout = 20) {
+    shutdown_with(SIGINT, "SIGINT");
+}
+
+Test(ops, shutdown_gives_up_on_a_client_that_never_reads, .timeout = 30) {
+    h_server *s = start(NULL, "-log", "off", NULL);
+    int fd = h_connect(s->port);
+    int flags = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    static char junk[1 << 16];
+    long long deadline = h_now_ms() + H_DEADLINE_MS;
+    for (;;) { /* fill every buffer between us */
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        if (poll(&p, 1, 300) == 0) break;
+        cr_assert(lt(i64, h_now_ms(), deadline));
+        (void)!write(fd, junk, sizeof(junk));
+    }
+    cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
+    cr_assert(strstr(s->err, "parrot: stopped by SIGTERM: 1 connections served") != NULL, "%s",
+              s->err);
+    close(fd);
+    h_kill(s);
+}
