@@ -456,6 +456,17 @@ Test(flags, re_add_modifies_in_place, .timeout = 10) {
     cr_assert(eq(ptr, evs[0].udata, &marker_b), "re-adding did not update udata");
 }
 
+Test(flags, re_add_keeps_the_original_flags, .timeout = 10) {
+    int kq = new_kqueue(), sv[2];
+    unix_pair(sv);
+    change(kq, (uintptr_t)sv[0], EVFILT_READ, EV_ADD | EV_ONESHOT, 0, 0, &marker_a);
+    change(kq, (uintptr_t)sv[0], EVFILT_READ, EV_ADD, 0, 0, &marker_b); /* udata only */
+    send_all(sv[1], "x");
+    cr_assert(eq(ptr, wait_one(kq).udata, &marker_b));
+    struct kevent ev;
+    cr_assert(eq(int, poll_events(kq, &ev, 1), 0), "re-adding dropped EV_ONESHOT");
+}
+
 Test(flags, receipt_answers_every_change, .timeout = 10) {
     int kq = new_kqueue(), sv[2];
     unix_pair(sv);
@@ -724,12 +735,12 @@ Test(timer, oneshot_fires_once, .timeout = 10) {
 Test(timer, units, .timeout = 10) {
     int kq = new_kqueue();
     long start = now_ms();
+    change(kq, 4, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_SECONDS, 0, NULL); /* at once */
     change(kq, 1, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_USECONDS, 30000, NULL);
     change(kq, 2, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_NSECONDS, 60000000, NULL);
 #ifdef NOTE_MSECONDS
     change(kq, 3, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_MSECONDS, 90, NULL);
 #endif
-    change(kq, 4, EVFILT_TIMER, EV_ADD | EV_ONESHOT, NOTE_SECONDS, 0, NULL); /* at once */
     struct kevent ev = wait_one(kq);
     cr_assert(eq(u64, (uint64_t)ev.ident, (uint64_t)4), "a zero-second timer fires first");
     uintptr_t expected[] = {1, 2, 3};
@@ -748,7 +759,7 @@ Test(timer, units, .timeout = 10) {
 Test(timer, re_add_restarts_and_updates, .timeout = 10) {
     int kq = new_kqueue();
     change(kq, 9, EVFILT_TIMER, EV_ADD, 0, 60000, &marker_a); /* a minute */
-    change(kq, 9, EVFILT_TIMER, EV_ADD | EV_ONESHOT, 0, 10, &marker_b);
+    change(kq, 9, EVFILT_TIMER, EV_ADD, 0, 10, &marker_b);    /* 10 ms, from now */
     struct kevent ev = wait_one(kq);
     cr_assert(eq(u64, (uint64_t)ev.ident, (uint64_t)9));
     cr_assert(eq(ptr, ev.udata, &marker_b));
@@ -811,6 +822,22 @@ Test(close, closing_a_kqueue_and_making_another, .timeout = 10) {
     cr_assert(eq(int, poll_events(kq2, &ev, 1), 0), "a new kqueue inherited registrations");
     change(kq2, (uintptr_t)sv[0], EVFILT_READ, EV_ADD, 0, 0, &marker_b);
     cr_assert(eq(ptr, wait_one(kq2).udata, &marker_b));
+}
+
+Test(close, close_in_a_forked_child_leaves_the_parent_alone, .timeout = 10) {
+    int kq = new_kqueue(), sv[2];
+    unix_pair(sv);
+    change(kq, (uintptr_t)sv[0], EVFILT_READ, EV_ADD, 0, 0, &marker_a);
+    pid_t pid = fork();
+    cr_assert(ge(int, pid, 0), "fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(sv[0]); /* the child's copy only */
+        _exit(0);
+    }
+    int status;
+    cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+    send_all(sv[1], "x");
+    cr_assert(eq(ptr, wait_one(kq).udata, &marker_a), "the child's close() cost us the event");
 }
 
 Test(close, kqueue_not_passed_to_exec, .timeout = 10) {

@@ -40,6 +40,8 @@
 /* The real functions behind the ones wrapped with -Wl,--wrap (kqueue.mk). */
 int __real_close(int fd);
 int __real_sigaction(int signo, const struct sigaction *act, struct sigaction *old);
+void (*__real_signal(int signo, void (*handler)(int)))(int);
+void (*__real___sysv_signal(int signo, void (*handler)(int)))(int);
 int __wrap_close(int fd);
 int __wrap_sigaction(int signo, const struct sigaction *act, struct sigaction *old);
 void (*__wrap_signal(int signo, void (*handler)(int)))(int);
@@ -185,9 +187,12 @@ static int kql_sig_apply(int signo) {
     return __real_sigaction(signo, &sa, NULL);
 }
 
+static bool kql_sig_held(int signo) {
+    return signo > 0 && signo < NSIG && kql_sig_refs[signo] > 0;
+}
+
 int __wrap_sigaction(int signo, const struct sigaction *act, struct sigaction *old) {
-    if (signo <= 0 || signo >= NSIG || kql_sig_refs[signo] == 0)
-        return __real_sigaction(signo, act, old);
+    if (!kql_sig_held(signo)) return __real_sigaction(signo, act, old);
     /* The layer holds this signal: remember what the program asked for instead. */
     sigset_t block, saved;
     sigemptyset(&block);
@@ -204,6 +209,7 @@ int __wrap_sigaction(int signo, const struct sigaction *act, struct sigaction *o
     return rc;
 }
 
+/* signal() on a signal the layer holds is sigaction() with the flags the real one would use. */
 static void (*kql_signal(int signo, void (*handler)(int), int flags))(int) {
     struct sigaction sa = {.sa_handler = handler, .sa_flags = flags}, old;
     sigemptyset(&sa.sa_mask);
@@ -213,9 +219,11 @@ static void (*kql_signal(int signo, void (*handler)(int), int flags))(int) {
 
 /* glibc's signal() (BSD semantics) and the one strict C11/POSIX builds get (System V). */
 void (*__wrap_signal(int signo, void (*handler)(int)))(int) {
+    if (!kql_sig_held(signo)) return __real_signal(signo, handler);
     return kql_signal(signo, handler, SA_RESTART);
 }
 void (*__wrap___sysv_signal(int signo, void (*handler)(int)))(int) {
+    if (!kql_sig_held(signo)) return __real___sysv_signal(signo, handler);
     return kql_signal(signo, handler, SA_RESETHAND | SA_NODEFER);
 }
 
@@ -291,12 +299,19 @@ static int kql_fd_sync(struct kql_fd *r) {
 
 /* ---- changelist: one change --------------------------------------------------------------- */
 
-/* EV_ADD on a knote: take the new parameters. Only these flags stick to a knote. */
+/* EV_ADD. A new knote keeps the flags it was added with (EV_ONESHOT, EV_CLEAR, ...) for life and
+ * starts enabled; adding it again changes only fflags, data and udata, as on every BSD. */
 static void kql_knote_set(struct kql_knote *kn, const struct kevent *kev) {
+    if (kn->on) {
+        kn->kev.fflags = kev->fflags;
+        kn->kev.data = kev->data;
+        kn->kev.udata = kev->udata;
+        return;
+    }
     kn->kev = *kev;
     kn->kev.flags = kev->flags & (EV_ONESHOT | EV_CLEAR | EV_DISPATCH | EV_RECEIPT);
-    if (!kn->on) kn->enabled = true;
     kn->on = true;
+    kn->enabled = true;
 }
 
 static void kql_knote_endis(struct kql_knote *kn, unsigned short flags) {
@@ -724,7 +739,7 @@ int kevent(int kqfd, const struct kevent *changelist, int nchanges, struct keven
 
     int ms = kql_ms(timeout);
     struct timespec deadline = {0};
-    if (ms > 0) {
+    if (ms > 0 && ms < INT_MAX) { /* INT_MAX ms (24 days) or more: as good as forever */
         clock_gettime(CLOCK_MONOTONIC, &deadline);
         deadline.tv_sec += timeout->tv_sec;
         deadline.tv_nsec += timeout->tv_nsec;
@@ -771,6 +786,6 @@ int kevent(int kqfd, const struct kevent *changelist, int nchanges, struct keven
         }
         n += kql_report_signals(kq, eventlist + n, nevents - n);
         if (n > 0 || ms == 0) return n;
-        if (ms > 0 && (ms = kql_ms_left(&deadline)) == 0) return 0;
+        if (ms > 0 && ms < INT_MAX && (ms = kql_ms_left(&deadline)) == 0) return 0;
     }
 }
