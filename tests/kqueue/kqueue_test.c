@@ -683,6 +683,34 @@ Test(signal, handler_interrupts_the_wait_with_eintr, .timeout = 10) {
     cr_assert(eq(int, handler_runs, 1));
 }
 
+Test(signal, default_action_still_happens, .timeout = 10) {
+    /* kqueue has lower precedence than the disposition: SIG_DFL for SIGUSR1 terminates, even
+     * though a kqueue watches it. Done in a child, which is allowed to die. */
+    pid_t pid = fork();
+    cr_assert(ge(int, pid, 0), "fork: %s", strerror(errno));
+    if (pid == 0) {
+        int kq = kqueue();
+        struct kevent kev;
+        EV_SET(&kev, SIGUSR1, EVFILT_SIGNAL, EV_ADD, 0, 0, NULL);
+        if (kq == -1 || kevent(kq, &kev, 1, NULL, 0, NULL) == -1) _exit(2);
+        kill(getpid(), SIGUSR1);
+        _exit(0); /* not reached */
+    }
+    int status;
+    cr_assert(eq(int, waitpid(pid, &status, 0), pid));
+    bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGUSR1;
+    cr_assert(killed, "SIGUSR1 with SIG_DFL did not terminate (status %d)", status);
+}
+
+Test(signal, default_ignored_signal_is_counted, .timeout = 10) {
+    int kq = new_kqueue();
+    change(kq, SIGURG, EVFILT_SIGNAL, EV_ADD, 0, 0, NULL); /* SIG_DFL: ignored by default */
+    kill(getpid(), SIGURG);
+    struct kevent ev = wait_one(kq);
+    cr_assert(eq(u64, (uint64_t)ev.ident, (uint64_t)SIGURG));
+    cr_assert(eq(i64, ev.data, 1));
+}
+
 Test(signal, delete_stops_counting, .timeout = 10) {
     int kq = new_kqueue();
     signal(SIGUSR1, SIG_IGN);

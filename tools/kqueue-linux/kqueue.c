@@ -141,6 +141,13 @@ static void kql_sig_default(int signo) {
     kql_sig_apply(signo);
 }
 
+/* sa_handler and sa_sigaction share storage, so SIG_IGN and SIG_DFL read the same either way. */
+static bool kql_sig_is(const struct sigaction *sa, void (*disposition)(int)) {
+    return sa->sa_handler == disposition;
+}
+
+/* Installed while a kqueue watches the signal: record the delivery, wake kevent(), then do
+ * what the program asked for (EVFILT_SIGNAL has lower precedence than the program's handler). */
 static void kql_sig_handler(int signo, siginfo_t *info, void *uctx) {
     int saved = errno;
     atomic_fetch_add(&kql_sig_count[signo], 1);
@@ -148,24 +155,21 @@ static void kql_sig_handler(int signo, siginfo_t *info, void *uctx) {
     uint64_t one = 1;
     ssize_t w = write(kql_wake_fd, &one, sizeof one); /* can only fail if the counter is full */
     (void)w;
-    struct sigaction *user = &kql_sig_user[signo];
-    void (*handler)(int) = user->sa_handler;
-    void (*action)(int, siginfo_t *, void *) = user->sa_sigaction;
-    int flags = user->sa_flags;
-    if ((flags & SA_SIGINFO) || (handler != SIG_DFL && handler != SIG_IGN)) {
-        /* Programs handler first becomes the kevent(2) rule: a handler that ran interrupts it. */
+    struct sigaction user = kql_sig_user[signo];
+    if (kql_sig_is(&user, SIG_DFL)) {
+        kql_sig_default(signo);
+    } else if (!kql_sig_is(&user, SIG_IGN)) {
+        /* A handler of the program ran: on BSD that is what makes kevent() fail with EINTR. */
         atomic_fetch_add(&kql_sig_user_calls, 1);
-        if (flags & SA_RESETHAND) {
-            user->sa_handler = SIG_DFL;
-            user->sa_flags &= ~SA_SIGINFO;
+        if (user.sa_flags & SA_RESETHAND) {
+            kql_sig_user[signo].sa_handler = SIG_DFL;
+            kql_sig_user[signo].sa_flags &= ~SA_SIGINFO;
         }
         errno = saved;
-        if (flags & SA_SIGINFO)
-            action(signo, info, uctx);
+        if (user.sa_flags & SA_SIGINFO)
+            user.sa_sigaction(signo, info, uctx);
         else
-            handler(signo);
-    } else if (handler == SIG_DFL) {
-        kql_sig_default(signo);
+            user.sa_handler(signo);
     }
     errno = saved;
 }
@@ -175,14 +179,14 @@ static void kql_sig_handler(int signo, siginfo_t *info, void *uctx) {
  * record it either, and on Linux ignoring it is what reaps children). */
 static int kql_sig_apply(int signo) {
     const struct sigaction *user = &kql_sig_user[signo];
-    bool ignored_child =
-        signo == SIGCHLD && !(user->sa_flags & SA_SIGINFO) && user->sa_handler == SIG_IGN;
-    if (kql_sig_refs[signo] == 0 || ignored_child) return __real_sigaction(signo, user, NULL);
+    bool ignored = kql_sig_is(user, SIG_IGN);
+    if (kql_sig_refs[signo] == 0 || (signo == SIGCHLD && ignored))
+        return __real_sigaction(signo, user, NULL);
     struct sigaction sa = {.sa_sigaction = kql_sig_handler};
     sa.sa_mask = user->sa_mask;
     sa.sa_flags = SA_SIGINFO | (user->sa_flags & (SA_ONSTACK | SA_NOCLDSTOP | SA_NOCLDWAIT));
-    /* Where BSD would not run a handler at all, nothing of the program may see EINTR. */
-    bool runs_handler = (user->sa_flags & SA_SIGINFO) || user->sa_handler != SIG_IGN;
+    /* Where BSD would run no handler, no system call of the program may fail with EINTR. */
+    bool runs_handler = !ignored && !kql_sig_is(user, SIG_DFL);
     sa.sa_flags |= runs_handler ? (user->sa_flags & SA_RESTART) : SA_RESTART;
     return __real_sigaction(signo, &sa, NULL);
 }
@@ -267,7 +271,7 @@ static void kql_fd_free(struct kql_fd *r, bool remove_from_epoll) {
 }
 
 /* Make the epoll registration match the knotes. EV_CLEAR on either knote makes the whole
- * registration edge-triggered (see kql_collect for how the other knote keeps its level). */
+ * registration edge-triggered (see kql_report_fd for how the other knote keeps its level). */
 static int kql_fd_sync(struct kql_fd *r) {
     uint32_t want = 0;
     bool clear = false;
