@@ -128,7 +128,11 @@ Test(limits, max_conns_closes_extra_clients_at_once_and_recovers, .timeout = 30)
               "no client served after one left");
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
     cr_assert(strstr(s->err, "-max-conns reached") != NULL, "%s", s->err);
-    cr_assert(strstr(s->err, " 3 connections refused") != NULL, "%s", s->err);
+    /* Three refused above, and maybe a retry or two while the server had
+     * not yet seen the first client leave. */
+    const char *at = strstr(s->err, "log lines dropped, ");
+    long refused = at ? strtol(at + strlen("log lines dropped, "), NULL, 10) : -1;
+    cr_assert(ge(long, refused, 3), "%s", s->err);
     for (int i = 1; i < 3; i++)
         close(fds[i]);
     h_kill(s);

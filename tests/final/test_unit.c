@@ -155,8 +155,8 @@ Test(flags, usage_has_go_layout) {
     const char *expected_parts[] = {
         "Usage of parrot:\n  -host string\n    \tbind address: ",
         "\n    \taccepts IPv4 where the system allows it (default \"0.0.0.0\")\n",
-        "  -idle-timeout duration\n    \tclose a client after this long without traffic, "
-        "e.g. 30s or 5m; 0 = never\n",
+        ("  -idle-timeout duration\n    \tclose a client after this long without traffic, "
+         "e.g. 30s or 5m; 0 = never\n"),
         "  -log string\n",
         "(default \"-\")\n",
         "  -max-conns int\n",
@@ -317,8 +317,7 @@ Test(numbers, parse_duration_like_go) {
                          "+.s",
                          "1d",
                          "\x85\x85",
-                         "\xff"
-                         "ff",
+                         "\xff\x66\x66",
                          "9223372036854775808ns",
                          "9223372036854775.808us",
                          "9223372036854ms775us808ns",
