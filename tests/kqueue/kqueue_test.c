@@ -485,6 +485,21 @@ Test(flags, receipt_answers_every_change, .timeout = 10) {
     cr_assert(eq(int, wait_events(kq, out, 4, WAIT_MS), 2), "the registrations work");
 }
 
+Test(flags, changelist_and_eventlist_may_be_one_array, .timeout = 10) {
+    int kq = new_kqueue(), sv[2];
+    unix_pair(sv);
+    struct kevent evs[2];
+    EV_SET(&evs[0], (uintptr_t)sv[0], EVFILT_WRITE, EV_DELETE, 0, 0, &marker_a); /* ENOENT */
+    EV_SET(&evs[1], (uintptr_t)sv[0], EVFILT_READ, EV_ADD | EV_RECEIPT, 0, 0, &marker_b);
+    cr_assert(eq(int, kevent(kq, evs, 2, evs, 2, NULL), 2));
+    cr_assert(eq(int, evs[0].filter, EVFILT_WRITE));
+    cr_assert(eq(i64, evs[0].data, ENOENT));
+    cr_assert(eq(ptr, evs[0].udata, &marker_a));
+    cr_assert(eq(int, evs[1].filter, EVFILT_READ));
+    cr_assert(eq(i64, evs[1].data, 0));
+    cr_assert(eq(ptr, evs[1].udata, &marker_b));
+}
+
 /* ---- errors in the changelist ---------------------------------------------------------------- */
 
 Test(errors, delete_unknown_is_enoent_entry, .timeout = 10) {

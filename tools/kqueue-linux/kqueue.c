@@ -47,6 +47,8 @@ int __wrap_sigaction(int signo, const struct sigaction *act, struct sigaction *o
 void (*__wrap_signal(int signo, void (*handler)(int)))(int);
 void (*__wrap___sysv_signal(int signo, void (*handler)(int)))(int);
 
+#define KQL_BATCH_MAX 4096 /* most epoll events taken per kevent() call */
+
 /* What an epoll event's data.ptr points at: the first member of each of these is its tag. */
 enum kql_tag { KQL_FD = 1, KQL_TIMER, KQL_WAKE };
 
@@ -731,14 +733,17 @@ int kevent(int kqfd, const struct kevent *changelist, int nchanges, struct keven
     }
     if (n > 0 || nevents == 0) return n;
 
-    if (kq->cap < nevents) {
-        struct epoll_event *buf = realloc(kq->buf, (size_t)nevents * sizeof *buf);
+    /* epoll's share of the eventlist, allocated once per size. A huge nevents is taken in
+     * batches of KQL_BATCH_MAX: fewer events per call, never fewer than are ready in total. */
+    int want = nevents < KQL_BATCH_MAX ? nevents : KQL_BATCH_MAX;
+    if (kq->cap < want) {
+        struct epoll_event *buf = realloc(kq->buf, (size_t)want * sizeof *buf);
         if (!buf) {
             errno = ENOMEM;
             return -1;
         }
         kq->buf = buf;
-        kq->cap = nevents;
+        kq->cap = want;
     }
 
     int ms = kql_ms(timeout);
@@ -757,7 +762,8 @@ int kevent(int kqfd, const struct kevent *changelist, int nchanges, struct keven
         if (n == nevents) return n;
         unsigned long gen = atomic_load(&kql_sig_gen);
         unsigned long calls = atomic_load(&kql_sig_user_calls);
-        int ready = epoll_wait(kq->epfd, kq->buf, nevents - n, n ? 0 : ms);
+        int room = nevents - n < kq->cap ? nevents - n : kq->cap;
+        int ready = epoll_wait(kq->epfd, kq->buf, room, n ? 0 : ms);
         if (ready == -1) {
             if (errno != EINTR) return -1;
             /* Interrupted. BSD kevent returns EINTR when a handler ran; a signal the program
