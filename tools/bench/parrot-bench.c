@@ -6,9 +6,10 @@
  * connection, so throughput and latency are tied by Little's law (latency = connections /
  * throughput). Connections are opened a batch at a time and each must complete one round trip
  * before the next one opens, so the number of connections the server has not yet accepted never
- * exceeds the batch size and its listen backlog cannot overflow. Then comes a warm-up, then the
- * measured window. With -pid, the server's CPU time and memory are sampled at the edges of that
- * window, so the load generator and the server are measured over exactly the same interval.
+ * exceeds the batch size and its listen backlog cannot overflow. Once all are up they start
+ * together; then comes a warm-up, then the measured window. With -pid, the server's CPU time and
+ * memory are sampled at the edges of that window, so the load generator and the server are measured
+ * over exactly the same interval.
  *
  * One thread, one readiness loop (poller.h: epoll or kqueue), no allocation after start-up, no
  * formatting until the end. The loop's cost per request is one write, one read and a share of
@@ -226,7 +227,7 @@ enum conn_state {
     C_CONNECTING, /* non-blocking connect in progress */
     C_FIRST,      /* first round trip: proves the server has accepted it */
     C_RUNNING,    /* closed loop */
-    C_IDLE,       /* -idle: open, nothing in flight */
+    C_IDLE,       /* open, nothing in flight: waiting for the others, or -idle */
 };
 
 struct conn {
@@ -401,11 +402,14 @@ static void on_echo(struct conn *c, uint64_t now) {
         hist_record(&B.hist, now - c->t_sent);
     }
     if (c->state == C_FIRST) {
+        /* Up. It waits, idle, until every connection is: ramping while the first connections
+         * already load the server would make the last ones queue behind them. */
         B.opening--;
         B.up++;
-        c->state = B.cfg.idle ? C_IDLE : C_RUNNING;
+        c->state = C_IDLE;
+    } else if (c->state == C_RUNNING) {
+        send_message(c);
     }
-    if (c->state == C_RUNNING) send_message(c);
 }
 
 static void on_readable(struct conn *c, uint64_t now) {
@@ -474,7 +478,16 @@ static void all_up(uint64_t now) {
         sample(&B.w0, now);
         clear_progress();
         fprintf(stderr, "%s: %u idle connections open\n", progname, B.up);
-    } else if (B.cfg.warmup_s > 0) {
+        return;
+    }
+    for (long i = 0; i < B.cfg.conns; i++) {
+        struct conn *c = &B.conns[i];
+        if (c->state == C_IDLE) {
+            c->state = C_RUNNING;
+            send_message(c);
+        }
+    }
+    if (B.cfg.warmup_s > 0) {
         B.phase = WARMUP;
         B.phase_end = now + seconds_ns(B.cfg.warmup_s);
     } else {
