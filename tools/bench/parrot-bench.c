@@ -382,10 +382,11 @@ static void open_conn(struct conn *c) {
     }
 }
 
-static void on_connected(struct conn *c) {
-    int err = 0;
+/* The connect finished; error is what the poller said about it (see poller.h). */
+static void on_connected(struct conn *c, int error) {
+    int err = error;
     socklen_t len = sizeof err;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    if (!err && getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
     if (err)
         die("connect to %s port %s: %s (%u of %ld connections were up)", B.cfg.host, B.cfg.port,
             strerror(err), B.up, B.cfg.conns);
@@ -435,7 +436,7 @@ static void on_readable(struct conn *c, uint64_t now) {
 static void on_event(const struct poller_event *ev, uint64_t now) {
     struct conn *c = &B.conns[ev->id];
     if (c->state == C_CONNECTING) {
-        on_connected(c);
+        on_connected(c, ev->error);
         return;
     }
     if ((ev->mask & P_WRITE) && c->state != C_CLOSED && c->sent < B.size) write_more(c);

@@ -16,8 +16,10 @@
 
 struct poller_event {
     uint32_t id;
-    int mask; /* P_READ | P_WRITE; errors and hang-ups are reported as both, so that the
-                 caller's read or write sees the error */
+    int mask;  /* P_READ | P_WRITE; errors and hang-ups are reported as both, so that the
+                  caller's read or write sees the error */
+    int error; /* kqueue: the socket error that came with EV_EOF or EV_ERROR (a failed
+                  connect), 0 if none; epoll leaves it in SO_ERROR and sets 0 */
 };
 
 struct poller;

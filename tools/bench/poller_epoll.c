@@ -54,6 +54,7 @@ int poller_wait(struct poller *p, struct poller_event *events, int timeout_ms) {
         if (e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) mask |= P_WRITE;
         events[i].id = p->events[i].data.u32;
         events[i].mask = mask;
+        events[i].error = 0;
     }
     return n;
 }

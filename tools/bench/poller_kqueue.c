@@ -72,6 +72,9 @@ int poller_wait(struct poller *p, struct poller_event *events, int timeout_ms) {
         if (kev->flags & (EV_EOF | EV_ERROR)) mask = P_READ | P_WRITE;
         events[i].id = (uint32_t)(uintptr_t)kev->udata;
         events[i].mask = mask;
+        events[i].error = (kev->flags & EV_ERROR) ? (int)kev->data
+                          : (kev->flags & EV_EOF) ? (int)kev->fflags
+                                                  : 0;
     }
     return n;
 }
