@@ -19,17 +19,18 @@
 
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bench="$here/parrot-bench"
 
 if [ -n "${QUICK:-}" ] && [ "${QUICK}" != 0 ]; then
     quick=1
     REPS=${REPS:-1}
-    DURATION=${DURATION:-2}
+    DURATION=${DURATION:-1.5}
     WARMUP=${WARMUP:-0.5}
     LEVELS=${LEVELS:-"50 1000"}
     IDLE=${IDLE:-1000}
+    IDLE_HOLD=${IDLE_HOLD:-0.5}
     RERUN_NOISY=${RERUN_NOISY:-0}
 else
     quick=0
@@ -38,11 +39,11 @@ else
     WARMUP=${WARMUP:-2}
     LEVELS=${LEVELS:-"50 1000 10000"}
     IDLE=${IDLE:-10000}
+    IDLE_HOLD=${IDLE_HOLD:-1}
     RERUN_NOISY=${RERUN_NOISY:-1}
 fi
 NOISE=${NOISE:-0.10}
 SERVERS=${SERVERS:-"parrot parrot-log threads go node libuv libevent"}
-IDLE_HOLD=${IDLE_HOLD:-1}
 
 stamp=$(date -u +%Y%m%d-%H%M%S)
 [ "$quick" = 1 ] && stamp="$stamp-quick"
@@ -251,23 +252,20 @@ cell() {
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$server" "$mode" "$conns" "$rep" "$status" "$noisy" \
         "$values" >>"$results/raw.tsv"
-    if [ -n "$line" ]; then
-        if [ "$mode" = load ]; then
-            say "$(printf '  %-10s %6s conns  rep %s: %9.0f req/s  p99 %8.2f ms  server %5.2f us/req %7.1f MB  gen %.2f cores  other %.2f%s' \
-                "$server" "$conns" "$rep" "$(json_get rps "$line")" \
-                "$(awk -v v="$(json_get lat_p99_us "$line")" 'BEGIN { print v / 1000 }')" \
-                "$(json_get server_us_per_req "$line")" \
-                "$(awk -v v="$(json_get server_rss_kb "$line")" 'BEGIN { print v / 1024 }')" \
-                "$(json_get gen_cores "$line")" "$(json_get other_cores "$line")" \
-                "$([ "$noisy" = 1 ] && echo '  NOISY')")"
-        else
-            say "$(printf '  %-10s %6s idle   rep %s: RSS %.1f MB with none, %.1f MB with %s' \
-                "$server" "$conns" "$rep" \
-                "$(awk -v v="$(json_get server_rss0_kb "$line")" 'BEGIN { print v / 1024 }')" \
-                "$(awk -v v="$(json_get server_rss_kb "$line")" 'BEGIN { print v / 1024 }')" \
-                "$conns")"
-        fi
-    fi
+    # One progress line from the row just written (columns as in the header).
+    [ -n "$line" ] || return 0
+    printf '%s\t%s\t%s\t%s\t%s\n' "$server" "$mode" "$conns" "$rep" "$values" | awk -F'\t' \
+        -v noisy="$noisy" -v names="$fields" '
+        { n = split(names, f, " "); for (i = 1; i <= n; i++) v[f[i]] = $(i + 4) }
+        $2 == "load" {
+            printf "  %-10s %6s conns  rep %s: %9.0f req/s  p99 %8.2f ms  server %5.2f us/req %7.1f MB  gen %.2f cores  other %.2f%s\n",
+                $1, $3, $4, v["rps"], v["lat_p99_us"] / 1000, v["server_us_per_req"],
+                v["server_rss_kb"] / 1024, v["gen_cores"], v["other_cores"], noisy == 1 ? "  NOISY" : ""
+        }
+        $2 == "idle" {
+            printf "  %-10s %6s idle   rep %s: RSS %.1f MB with none, %.1f MB with %s\n",
+                $1, $3, $4, v["server_rss0_kb"] / 1024, v["server_rss_kb"] / 1024, $3
+        }' | tee -a "$results/run.log" >&2
 }
 
 # --- the run ---------------------------------------------------------------------------------
@@ -316,7 +314,7 @@ say "bench: raw results in $results"
     echo "parrot: $("$root/final/parrot" -version 2>&1 | head -1)"
     echo "commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
     echo "pinning: $pinning"
-    echo "command: ${BENCH_COMMAND:-QUICK=${QUICK:-} bash tools/bench/bench.sh}"
+    echo "command: ${BENCH_COMMAND:-$([ "$quick" = 1 ] && echo 'QUICK=1 ')bash tools/bench/bench.sh}"
     echo "quick: $quick"
     echo "reps: $REPS"
     echo "duration: $DURATION"
