@@ -32,13 +32,14 @@
 
 /* One client. The kqueue gives this pointer back with every event (udata). */
 struct conn {
-    int fd;                          /* -1 once closed */
-    int eof;                         /* the client has finished sending (read returned 0) */
-    int reading;                     /* is its EVFILT_READ enabled? */
-    int writing;                     /* is its EVFILT_WRITE enabled? */
-    char peer[INET6_ADDRSTRLEN + 8]; /* "address:port", for the log */
-    size_t len;                      /* bytes in buf: read from the client, not yet written back */
+    int fd;      /* -1 once closed */
+    int eof;     /* the client has finished sending (read returned 0) */
+    int reading; /* is its EVFILT_READ enabled? */
+    int writing; /* is its EVFILT_WRITE enabled? */
+    size_t len;  /* bytes in buf: read from the client, not yet written back */
     char buf[BUF_SIZE];
+    /* "address:port" of the client, for the log */
+    char peer[INET6_ADDRSTRLEN + 8];
     struct conn *next_closed; /* see close_conn() */
 };
 

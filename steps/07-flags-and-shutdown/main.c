@@ -5,8 +5,8 @@
  * The port is now a flag, parsed the way Go's flag package does it (the
  * original Parrot was a Go program): -port 1512, -port=1512, --port 1512,
  * -h. SIGINT (Ctrl-C) and SIGTERM arrive through the kqueue like any other
- * event: the server stops accepting and reading, sends every client the
- * bytes it still owes it, closes everything and exits 0.
+ * event: the server stops accepting, sends every client the bytes it still
+ * owes it (for up to a few seconds), closes everything and exits 0.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,18 +28,21 @@
 #define MAX_EVENTS   64                  /* events taken from the kernel per kevent() call */
 #define BUF_SIZE     (64 * 1024)         /* per client: bytes read, not yet echoed */
 #define HIGH_WATER   (BUF_SIZE / 2)      /* owing this much, stop reading from it */
+#define GRACE_MS     3000                /* after a signal: time to finish */
 #define LOG_CUT      256                 /* bytes of a message shown in its log line */
 #define LOG_LINE_MAX (4 * LOG_CUT + 128) /* a byte escapes to at most 4 characters */
 
 /* One client. The kqueue gives this pointer back with every event (udata). */
 struct conn {
-    int fd;                          /* -1 once closed */
-    int eof;                         /* the client has finished sending (read returned 0) */
-    int reading;                     /* is its EVFILT_READ enabled? */
-    int writing;                     /* is its EVFILT_WRITE enabled? */
-    char peer[INET6_ADDRSTRLEN + 8]; /* "address:port", for the log */
-    size_t len;                      /* bytes in buf: read from the client, not yet written back */
+    int fd;      /* -1 once closed */
+    int eof;     /* the client has finished sending (read returned 0) */
+    int reading; /* is its EVFILT_READ enabled? */
+    int writing; /* is its EVFILT_WRITE enabled? */
+    int shut;    /* stopping: we sent our FIN (shutdown) */
+    size_t len;  /* bytes in buf: read from the client, not yet written back */
     char buf[BUF_SIZE];
+    /* "address:port" of the client, for the log */
+    char peer[INET6_ADDRSTRLEN + 8];
     struct conn *prev, *next; /* in the list of open clients */
     struct conn *next_closed; /* see close_conn() */
 };
@@ -47,7 +50,7 @@ struct conn {
 /* Every open client, so that stop() can reach them all. */
 static struct conn *conns;
 
-/* A signal came: accept and read no more, finish writing, then exit. */
+/* A signal came: accept no more, finish writing, then exit. */
 static int stopping;
 
 /* Clients closed during the current batch of events; freed after it. */
@@ -332,12 +335,36 @@ static int flush(struct conn *c) {
     return 0;
 }
 
+/* Stopping: read what the client sends and drop it (see stop()). */
+static int drop_input(struct conn *c) {
+    char junk[4096];
+    ssize_t n = read(c->fd, junk, sizeof junk);
+    if (n == 0) c->eof = 1;
+    if (n == -1 && !would_block()) {
+        warn("read");
+        return -1;
+    }
+    return 0;
+}
+
+/* Stopping: once the client has every byte we owe it, shutdown() sends our
+ * FIN after them, so it reads them all and then EOF. */
+static int send_fin(struct conn *c) {
+    if (c->len > 0 || c->shut) return 0;
+    c->shut = 1;
+    if (shutdown(c->fd, SHUT_WR) == -1) {
+        warn("shutdown");
+        return -1;
+    }
+    return 0;
+}
+
 /* Tell the kernel what we wait for next, given what c owes: read only while
  * it owes less than HIGH_WATER, wait for "writable" only while it owes
  * anything (a socket is writable almost always: watching it for nothing
  * would wake us for nothing). */
 static int update(int kq, struct conn *c) {
-    int want_read = !c->eof && c->len < HIGH_WATER;
+    int want_read = !c->eof && (stopping || c->len < HIGH_WATER);
     int want_write = c->len > 0;
     if (want_read != c->reading) {
         if (watch(kq, c->fd, EVFILT_READ, want_read ? EV_ENABLE : EV_DISABLE, c) == -1) return -1;
@@ -350,20 +377,10 @@ static int update(int kq, struct conn *c) {
     return 0;
 }
 
-/* Closing a socket whose input we have not read makes Linux reset the
- * connection (RST), and a reset destroys echoes still on their way. Once
- * stopping we read no more, so drop what arrived since (up to a limit:
- * a client that never stops sending gets its reset). */
-static void discard_input(struct conn *c) {
-    for (int i = 0; i < 256; i++)
-        if (read(c->fd, c->buf, sizeof c->buf) <= 0) return;
-}
-
 /* kevent() reports read and write separately, so an event later in this
  * same batch may still point at c. Close the socket now, but only mark c
  * as closed (fd -1) and free it after the batch. */
 static void close_conn(int kq, int listener, struct conn *c) {
-    if (stopping) discard_input(c);
     close(c->fd); /* this also removes it from the kqueue */
     c->fd = -1;
     if (c->prev != NULL)
@@ -378,9 +395,11 @@ static void close_conn(int kq, int listener, struct conn *c) {
     if (!stopping && watch(kq, listener, EVFILT_READ, EV_ENABLE, NULL) == -1) die("kevent");
 }
 
-/* SIGINT or SIGTERM: close the listener (new clients are refused) and stop
- * reading, as if every client had hung up. Clients we owe nothing are
- * closed now; the others when their last byte is written. */
+/* SIGINT or SIGTERM. Close the listener: new clients are refused. Every
+ * client gets what we owe it, then our FIN. What clients send from now on
+ * is read and dropped: closing a socket with unread input makes Linux
+ * answer with a reset (RST), which destroys echoes still on their way. A
+ * client is closed when it closes too; after GRACE_MS, all are. */
 static void stop(int kq, int listener) {
     if (stopping) {
         fprintf(stderr, "parrot: second signal: quitting without finishing\n");
@@ -389,10 +408,12 @@ static void stop(int kq, int listener) {
     fprintf(stderr, "parrot: stopping (a second signal quits at once)\n");
     stopping = 1;
     close(listener);
+    struct kevent timer;
+    EV_SET(&timer, 1, EVFILT_TIMER, EV_ADD | EV_ONESHOT, 0, GRACE_MS, NULL);
+    if (kevent(kq, &timer, 1, NULL, 0, NULL) == -1) die("kevent");
     for (struct conn *c = conns, *next; c != NULL; c = next) {
         next = c->next;
-        c->eof = 1;
-        if (update(kq, c) == -1 || c->len == 0) close_conn(kq, listener, c);
+        if (send_fin(c) == -1 || update(kq, c) == -1) close_conn(kq, listener, c);
     }
 }
 
@@ -440,6 +461,12 @@ int main(int argc, char **argv) {
                 stop(kq, listener);
                 continue;
             }
+            if (events[i].filter == EVFILT_TIMER) { /* GRACE_MS after stop() */
+                fprintf(stderr, "parrot: closing the clients that did not finish in time\n");
+                while (conns != NULL)
+                    close_conn(kq, listener, conns);
+                continue;
+            }
             struct conn *c = events[i].udata; /* NULL for the listener */
             if (c == NULL) {
                 if (!stopping) accept_clients(kq, listener);
@@ -448,8 +475,9 @@ int main(int argc, char **argv) {
             if (c->fd == -1) continue; /* closed earlier in this batch */
             /* Readable: take what fits. Then, whichever event it was, send
              * what we owe and tell the kernel what to wait for next. */
-            int failed = (events[i].filter == EVFILT_READ && on_readable(c) == -1) ||
-                         flush(c) == -1 || update(kq, c) == -1;
+            int failed = (events[i].filter == EVFILT_READ &&
+                          (stopping ? drop_input(c) : on_readable(c)) == -1) ||
+                         flush(c) == -1 || (stopping && send_fin(c) == -1) || update(kq, c) == -1;
             /* Done: it failed, or it hung up and has every byte it is owed.
              * (A hang-up shows as EV_EOF in events[i].flags, but data sent
              * before it may still wait: we read on until read() returns 0.) */
