@@ -224,6 +224,8 @@ Test(cli, smoke_load_against_parrot_json) {
         cr_assert(gt(dbl, json_number(out, "server_rss_kb"), 0));
         cr_assert(ge(dbl, json_number(out, "server_cpu_s"), 0));
     }
+    /* The live progress line is for terminals only. */
+    cr_assert(eq(ptr, strchr(err, '\r'), NULL), "progress on a non-terminal:\n%s", err);
     cr_assert(h_alive(s), "the server died under load");
     h_kill(s);
 }

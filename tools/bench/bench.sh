@@ -299,7 +299,9 @@ say "bench: raw results in $results"
 # What the report says about the machine and the run.
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "cpu: $( (lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1) || true)"
+    cpu=$(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1)
+    [ -n "$cpu" ] || cpu=$(sysctl -n machdep.cpu.brand_string hw.model 2>/dev/null | head -1)
+    echo "cpu: ${cpu:-unknown}"
     echo "cpus: $(getconf _NPROCESSORS_ONLN 2>/dev/null)"
     echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)"
     echo "kernel: $(uname -srm)"
