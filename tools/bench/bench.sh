@@ -104,6 +104,7 @@ if [ "$(uname -s)" = Linux ] && command -v taskset >/dev/null 2>&1; then
     # The first two CPUs this process may use.
     cpus=$(awk '/^Cpus_allowed_list/ { print $2 }' /proc/self/status | tr ',' '\n' |
         awk -F- '{ hi = ($2 == "") ? $1 : $2; for (c = $1; c <= hi; c++) print c }' | head -2)
+    # shellcheck disable=SC2086 # split the list into words on purpose
     set -- $cpus
     if [ $# -ge 2 ]; then
         SERVER_CPU=${SERVER_CPU:-$1}
@@ -167,10 +168,9 @@ stop_server() {
 
 # --- results ---------------------------------------------------------------------------------
 
-fields="rps lat_p50_us lat_p90_us lat_p99_us lat_p999_us lat_max_us lat_mean_us server_cores
-server_us_per_req server_rss_kb server_hwm_kb server_rss0_kb gen_cores gen_us_per_req
-other_cores irq_cores errors up duration_s ramp_s"
-fields=$(echo $fields)
+fields="rps lat_p50_us lat_p90_us lat_p99_us lat_p999_us lat_max_us lat_mean_us server_cores"
+fields="$fields server_us_per_req server_rss_kb server_hwm_kb server_rss0_kb gen_cores"
+fields="$fields gen_us_per_req other_cores irq_cores errors up duration_s ramp_s"
 printf 'server\tmode\tconns\trep\tstatus\tnoisy\t%s\n' "$(echo "$fields" | tr ' ' '\t')" \
     >"$results/raw.tsv"
 
@@ -209,7 +209,7 @@ run_once() {
     local rc=$?
     line=$(grep '^{' "$tmp/bench.out" | tail -1)
     if ! kill -0 "$spid" 2>/dev/null; then
-        status=server-died
+        status='server-died'
         say "  $1 died during the run: $(tail -1 "$tmp/server.err")"
     elif [ -z "$line" ]; then
         status=failed
@@ -290,7 +290,8 @@ if [ ${#runnable[@]} -eq 0 ]; then
     exit 1
 fi
 
-ncells=$((${#runnable[@]} * ($(echo $LEVELS | wc -w) + 1) * REPS))
+nlevels=$(echo "$LEVELS" | wc -w)
+ncells=$((${#runnable[@]} * (nlevels + 1) * REPS))
 say "bench: ${runnable[*]}; levels $LEVELS; idle $IDLE; $REPS repetition(s); ${WARMUP}s warm-up + ${DURATION}s measured per cell ($ncells cells)"
 say "bench: $pinning"
 say "bench: raw results in $results"
@@ -305,6 +306,7 @@ say "bench: raw results in $results"
     echo "cpus: $(getconf _NPROCESSORS_ONLN 2>/dev/null)"
     echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo 2>/dev/null)"
     echo "kernel: $(uname -srm)"
+    # shellcheck disable=SC1091
     echo "os: $( (. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME") || uname -s)"
     echo "cc: $(${CC:-cc} --version 2>/dev/null | head -1)"
     echo "gcc: $(gcc --version 2>/dev/null | head -1)"
