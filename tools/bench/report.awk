@@ -239,13 +239,13 @@ function empty_cells(n,    z) {
     return z
 }
 
-function level_tables(   i, c, j, s, k, mark, notes, g) {
+function level_tables(   i, c, j, s, k, mark, dagger, ddagger, g) {
     for (i = 1; i <= nlv; i++) {
         c = lv[i]
         printf "### %s connections\n\n", lvl(c)
         print "| server | req/s | p50 ms | p99 ms | p99.9 ms | server CPU, cores | server CPU µs/request | RSS MB (end) | RSS MB (peak) | parrot-bench CPU, cores | other CPU, cores |"
         print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-        notes = 0
+        dagger = ddagger = 0
         for (j = 1; j <= nserv; j++) {
             s = serv[j]
             if (!seen[s]) continue
@@ -256,8 +256,8 @@ function level_tables(   i, c, j, s, k, mark, notes, g) {
             }
             mark = ""
             g = med(s, "load", c, "gen_cores")
-            if (g != "" && g >= 0.95) { mark = mark " †"; notes = 1 }
-            if (noisy[k]) { mark = mark " ‡"; notes = 1 }
+            if (g != "" && g >= 0.95) { mark = mark " †"; dagger = 1 }
+            if (noisy[k]) { mark = mark " ‡"; ddagger = 1 }
             if (failed[k]) { mark = mark " (" failed[k] " of " runs[k] " runs failed: " why[k] ")" }
             printf "| %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name[s], mark,
                 cell(s, "load", c, "rps", "rps"), cell(s, "load", c, "lat_p50_us", "ms"),
@@ -266,8 +266,10 @@ function level_tables(   i, c, j, s, k, mark, notes, g) {
                 cell(s, "load", c, "server_rss_kb", "mb"), cell(s, "load", c, "server_hwm_kb", "mb"),
                 cell(s, "load", c, "gen_cores", "cores"), cell(s, "load", c, "other_cores", "cores")
         }
-        if (notes)
-            print "\n† parrot-bench used a whole core: the load generator, not the server, set the pace.  \n‡ other processes used more than " m["noise"] " cores during the cell" (m["rerun"] == 1 ? ", even after a rerun." : " (this run did not rerun noisy cells).")
+        if (dagger)
+            print "\n† parrot-bench used a whole core: the load generator, not the server, set the pace."
+        if (ddagger)
+            print "\n‡ other processes used more than " m["noise"] " cores during the cell" (m["rerun"] == 1 ? ", even after a rerun." : " (this run did not rerun noisy cells).")
         print ""
     }
 }
