@@ -7,6 +7,7 @@
 #include "platform.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -14,10 +15,15 @@
 #include "ae_api.h"
 
 #define AE_MAX_SIGNAL 64
+#define AE_MAX_PROCS  16
 
+/* Two bytes per descriptor, so that 10,000 connections cost 20 KB here: a
+ * server has a handful of distinct handlers (the listener's, the clients'),
+ * so each entry keeps an index into the loop's table of them, not a
+ * pointer. */
 typedef struct ae_file {
-    ae_file_proc *proc;
-    int mask;
+    uint8_t mask;
+    uint8_t proc; /* index into procs[] */
 } ae_file;
 
 struct ae_loop {
@@ -28,7 +34,9 @@ struct ae_loop {
     long long deadline_ms; /* 0 = none */
     ae_hook_proc *deadline_proc;
     ae_hook_proc *before_sleep;
-    ae_file *files;                             /* [setsize], indexed by fd */
+    ae_file *files; /* [setsize], indexed by fd */
+    ae_file_proc *procs[AE_MAX_PROCS];
+    int nprocs;
     ae_signal_proc *signals[AE_MAX_SIGNAL + 1]; /* indexed by signal number */
     ae_fired fired[AE_BATCH];
 };
@@ -65,17 +73,26 @@ void ae_free(ae_loop *loop) {
     free(loop);
 }
 
+static int proc_index(ae_loop *loop, ae_file_proc *proc) {
+    for (int i = 0; i < loop->nprocs; i++)
+        if (loop->procs[i] == proc) return i;
+    if (loop->nprocs == AE_MAX_PROCS) return -1;
+    loop->procs[loop->nprocs] = proc;
+    return loop->nprocs++;
+}
+
 int ae_watch(ae_loop *loop, int fd, int mask, ae_file_proc *proc) {
-    if (fd < 0 || fd >= loop->setsize) {
-        errno = ERANGE;
+    int index = mask == AE_NONE ? 0 : proc_index(loop, proc);
+    if (fd < 0 || fd >= loop->setsize || index < 0) {
+        errno = fd < 0 || fd >= loop->setsize ? ERANGE : ENOSPC;
         return -1;
     }
     ae_file *f = &loop->files[fd];
     if (f->mask != mask) {
         if (ae_api_set(loop->api, fd, f->mask, mask) == -1) return -1;
-        f->mask = mask;
+        f->mask = (uint8_t)mask;
     }
-    f->proc = mask == AE_NONE ? NULL : proc;
+    f->proc = (uint8_t)index;
     return 0;
 }
 
@@ -128,7 +145,7 @@ static void dispatch(ae_loop *loop, int n) {
          * closed this descriptor or changed what it waits for. */
         ae_file *f = &loop->files[e->fd];
         int mask = e->mask & f->mask;
-        if (mask) f->proc(loop, e->fd, mask);
+        if (mask) loop->procs[f->proc](loop, e->fd, mask);
     }
 }
 

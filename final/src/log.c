@@ -45,28 +45,38 @@ void clf_timestamp(char *dst, time_t t) {
         memcpy(dst, "[01/Jan/1970:00:00:00 +0000]", CLF_STAMP_LEN + 1);
 }
 
+/* How each byte appears in a line: 0 = as itself, 'x' = \xNN, anything
+ * else = a backslash and that letter. Built once, so that escaping costs a
+ * table look-up per byte. */
+static char escapes[256];
+
+static void build_escapes(void) {
+    for (int c = 0; c < 256; c++)
+        escapes[c] = c >= 0x20 && c < 0x7f ? 0 : 'x';
+    escapes['"'] = '"';
+    escapes['\\'] = '\\';
+    escapes['\n'] = 'n';
+    escapes['\r'] = 'r';
+    escapes['\t'] = 't';
+    escapes[0] = 'x'; /* also marks the table as built: see clf_escape */
+}
+
 size_t clf_escape(char *dst, const unsigned char *msg, size_t len) {
     static const char hex[] = "0123456789abcdef";
+    if (escapes[0] == 0) build_escapes();
     size_t shown = len > CLF_MAX_MESSAGE ? CLF_MAX_MESSAGE : len;
     char *d = dst;
     for (size_t i = 0; i < shown; i++) {
         unsigned char c = msg[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+        char e = escapes[c];
+        if (e == 0) {
             *d++ = (char)c;
-            continue;
-        }
-        char e = c == '"'    ? '"'
-                 : c == '\\' ? '\\'
-                 : c == '\n' ? 'n'
-                 : c == '\r' ? 'r'
-                 : c == '\t' ? 't'
-                             : 0;
-        if (e) {
-            d[0] = '\\', d[1] = e;
-            d += 2;
-        } else {
+        } else if (e == 'x') {
             d[0] = '\\', d[1] = 'x', d[2] = hex[c >> 4], d[3] = hex[c & 15];
             d += 4;
+        } else {
+            d[0] = '\\', d[1] = e;
+            d += 2;
         }
     }
     if (shown < len) {

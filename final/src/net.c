@@ -22,24 +22,41 @@
  * kern.ipc.somaxconn on BSD and macOS); asking high lets it decide. */
 #define LISTEN_BACKLOG 4096
 
+/* Decimal digits of v (< 100000) at dst; returns how many. */
 static size_t put_uint(char *dst, unsigned v) {
-    char tmp[10];
+    char tmp[5];
     size_t n = 0;
     do {
-        tmp[n++] = (char)('0' + v % 10);
+        tmp[4 - n++] = (char)('0' + v % 10);
         v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        dst[i] = tmp[n - 1 - i];
+    } while (v && n < 5);
+    memcpy(dst, tmp + 5 - n, n);
     return n;
+}
+
+/* An IPv4 byte in decimal, without a loop: this runs 4 times per logged
+ * message. */
+static size_t put_octet(char *dst, unsigned v) {
+    if (v >= 100) {
+        dst[0] = (char)('0' + v / 100);
+        dst[1] = (char)('0' + v / 10 % 10);
+        dst[2] = (char)('0' + v % 10);
+        return 3;
+    }
+    if (v >= 10) {
+        dst[0] = (char)('0' + v / 10);
+        dst[1] = (char)('0' + v % 10);
+        return 2;
+    }
+    dst[0] = (char)('0' + v);
+    return 1;
 }
 
 size_t net_addr_format(char *dst, const net_addr *a) {
     size_t n = 0;
     if (a->family == 4) {
-        /* By hand: this runs for every logged message. */
         for (int i = 0; i < 4; i++) {
-            n += put_uint(dst + n, a->ip[i]);
+            n += put_octet(dst + n, a->ip[i]);
             dst[n++] = i < 3 ? '.' : ':';
         }
     } else if (a->family == 6) {
@@ -111,8 +128,26 @@ int net_accept(int lfd, net_addr *peer) {
     return fd;
 }
 
-int net_listen(const char *host, int port, int *bound_port, char *addr_text, size_t addr_cap,
-               char *why, size_t why_cap) {
+/* The address to bind: numeric addresses are parsed directly; only a host
+ * name goes through getaddrinfo (and the resolver code it pulls in, a
+ * quarter of a megabyte of resident memory). Returns 0, or -1 with why. */
+static int resolve(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len,
+                   char *why, size_t why_cap) {
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        *len = sizeof(*sin);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*sin6);
+        return 0;
+    }
     struct addrinfo hints, *res = NULL;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
@@ -126,36 +161,48 @@ int net_listen(const char *host, int port, int *bound_port, char *addr_text, siz
                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
         return -1;
     }
-    const struct addrinfo *ai = res; /* the first answer, as Go's Listen does */
+    /* The first answer, as Go's net.Listen takes it. */
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+int net_listen(const char *host, int port, int *bound_port, char *addr_text, size_t addr_cap,
+               char *why, size_t why_cap) {
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    if (resolve(host, port, &ss, &sslen, why, why_cap) == -1) return -1;
     char numeric[INET6_ADDRSTRLEN];
-    if (getnameinfo(ai->ai_addr, ai->ai_addrlen, numeric, sizeof(numeric), NULL, 0,
-                    NI_NUMERICHOST) != 0)
+    const void *ip = ss.ss_family == AF_INET
+                         ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+                         : (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+    if (inet_ntop(ss.ss_family, ip, numeric, sizeof(numeric)) == NULL)
         snprintf(numeric, sizeof(numeric), "%s", host);
     const char *step = "socket";
-    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
     if (fd != -1) {
         int one = 1, zero = 0;
         step = "setsockopt SO_REUSEADDR";
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1) goto fail;
         /* "::" serves IPv4 too where the system allows it. OpenBSD refuses
          * (its IPv6 sockets are always IPv6-only); then "::" is IPv6 only. */
-        if (ai->ai_family == AF_INET6)
+        if (ss.ss_family == AF_INET6)
             (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
         step = "bind";
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) goto fail;
+        if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) goto fail;
         step = "listen";
         if (listen(fd, LISTEN_BACKLOG) == -1) goto fail;
         step = "fcntl";
         if (net_set_nonblocking(fd) == -1 || fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) goto fail;
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof(ss);
+        struct sockaddr_storage bound;
+        socklen_t len = sizeof(bound);
         step = "getsockname";
-        if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) goto fail;
-        net_addr bound;
-        to_net_addr(&ss, &bound);
-        *bound_port = bound.port;
+        if (getsockname(fd, (struct sockaddr *)&bound, &len) == -1) goto fail;
+        net_addr a;
+        to_net_addr(&bound, &a);
+        *bound_port = a.port;
         snprintf(addr_text, addr_cap, "%s", numeric);
-        freeaddrinfo(res);
         return fd;
     }
 fail:;
@@ -163,7 +210,6 @@ fail:;
     snprintf(why, why_cap, "cannot listen on %s port %d: %s: %s", numeric, port, step,
              strerror(saved));
     if (fd != -1) close(fd);
-    freeaddrinfo(res);
     errno = saved;
     return -1;
 }

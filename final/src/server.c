@@ -40,12 +40,18 @@ enum {
     C_PAUSED = 4,  /* unsent echo hit -max-pending: reading waits until it drains */
 };
 
+/* 16 bytes per descriptor: what every connection needs. */
 typedef struct conn {
-    buffer *out;                  /* unsent echo, NULL when there is none */
-    int32_t idle_prev, idle_next; /* -idle-timeout: list from least to most recently active */
-    uint32_t active_ms;           /* last activity, the loop's clock modulo 2^32 */
+    buffer *out; /* unsent echo, NULL when there is none */
     uint8_t state;
 } conn;
+
+/* Only with -idle-timeout: a list of connections from least to most
+ * recently active, threaded through a second table indexed by descriptor. */
+typedef struct idle_link {
+    int32_t prev, next;
+    uint32_t active_ms; /* last activity, the loop's clock modulo 2^32 */
+} idle_link;
 
 static struct {
     const config *cfg;
@@ -63,6 +69,7 @@ static struct {
     long long accept_resume_at; /* 0 = accepting */
     long long noted_at;
     conn *conns;     /* [setsize] */
+    idle_link *idle; /* [setsize], only with -idle-timeout */
     net_addr *peers; /* [setsize], only when logging */
     server_stats stats;
 } srv = {.lfd = -1, .reserve_fd = -1, .idle_head = -1, .idle_tail = -1, .noted_at = -NOTE_MS};
@@ -81,23 +88,24 @@ static int again(int err) {
 /* The list is ordered by last activity, so moving a client to its end is
  * O(1) and the sweep only ever looks at its head. */
 static void idle_unlink(int fd) {
-    conn *c = &srv.conns[fd];
-    if (c->idle_prev != -1)
-        srv.conns[c->idle_prev].idle_next = c->idle_next;
+    idle_link *l = &srv.idle[fd];
+    if (l->prev != -1)
+        srv.idle[l->prev].next = l->next;
     else
-        srv.idle_head = c->idle_next;
-    if (c->idle_next != -1)
-        srv.conns[c->idle_next].idle_prev = c->idle_prev;
+        srv.idle_head = l->next;
+    if (l->next != -1)
+        srv.idle[l->next].prev = l->prev;
     else
-        srv.idle_tail = c->idle_prev;
+        srv.idle_tail = l->prev;
 }
 
 static void idle_append(int fd) {
-    conn *c = &srv.conns[fd];
-    c->idle_prev = srv.idle_tail;
-    c->idle_next = -1;
+    idle_link *l = &srv.idle[fd];
+    l->active_ms = (uint32_t)ae_now_ms(srv.loop);
+    l->prev = srv.idle_tail;
+    l->next = -1;
     if (srv.idle_tail != -1)
-        srv.conns[srv.idle_tail].idle_next = fd;
+        srv.idle[srv.idle_tail].next = fd;
     else
         srv.idle_head = fd;
     srv.idle_tail = fd;
@@ -105,8 +113,9 @@ static void idle_append(int fd) {
 
 static void touch(int fd) {
     if (srv.idle_ms == 0) return;
-    srv.conns[fd].active_ms = (uint32_t)ae_now_ms(srv.loop);
-    if (srv.idle_tail != fd) {
+    if (srv.idle_tail == fd) {
+        srv.idle[fd].active_ms = (uint32_t)ae_now_ms(srv.loop);
+    } else {
         idle_unlink(fd);
         idle_append(fd);
     }
@@ -115,7 +124,7 @@ static void touch(int fd) {
 static void close_idle(long long now) {
     while (srv.idle_head != -1) {
         int fd = srv.idle_head;
-        if ((uint32_t)now - srv.conns[fd].active_ms < srv.idle_ms) break;
+        if ((uint32_t)now - srv.idle[fd].active_ms < srv.idle_ms) break;
         srv.stats.idle_closed++;
         conn_close(fd);
     }
@@ -252,10 +261,7 @@ static void conn_open(int fd, const net_addr *peer) {
     conn *c = &srv.conns[fd];
     c->state = C_OPEN;
     if (srv.peers) srv.peers[fd] = *peer;
-    if (srv.idle_ms) {
-        c->active_ms = (uint32_t)ae_now_ms(srv.loop);
-        idle_append(fd);
-    }
+    if (srv.idle_ms) idle_append(fd);
     if (fd > srv.max_fd) srv.max_fd = fd;
     srv.nconns++;
     srv.stats.served++;
@@ -356,7 +362,7 @@ static void before_sleep(ae_loop *loop) {
     long long now = ae_now_ms(loop), next = 0;
     log_flush(now);
     if (srv.idle_ms && srv.idle_head != -1) {
-        uint32_t idle_for = (uint32_t)now - srv.conns[srv.idle_head].active_ms;
+        uint32_t idle_for = (uint32_t)now - srv.idle[srv.idle_head].active_ms;
         next = now + (idle_for >= srv.idle_ms ? 0 : srv.idle_ms - idle_for);
     }
     if (srv.accept_resume_at && (next == 0 || srv.accept_resume_at < next))
@@ -432,6 +438,10 @@ int server_init(const config *cfg, int setsize, char *why, size_t why_cap) {
     if (log_enabled()) {
         srv.peers = calloc((size_t)setsize, sizeof(*srv.peers));
         if (srv.peers == NULL) goto fail;
+    }
+    if (srv.idle_ms) {
+        srv.idle = calloc((size_t)setsize, sizeof(*srv.idle));
+        if (srv.idle == NULL) goto fail;
     }
     step = "watch the listening socket";
     if (ae_watch(srv.loop, srv.lfd, AE_READABLE, on_accept) == -1) goto fail;

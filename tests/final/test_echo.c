@@ -220,3 +220,16 @@ Test(echo, dual_stack_any_address_logs_ipv4_peers_as_ipv4, .timeout = 20) {
     close(fd6);
     h_kill(s);
 }
+
+Test(echo, host_name_is_resolved, .timeout = 20) {
+    h_server *s = start(NULL, "-host", "localhost", "-log", "off", NULL);
+    h_err_refresh(s);
+    /* localhost may resolve to 127.0.0.1 or ::1 first; either is right. */
+    int v4 = strstr(s->err, "listening on 127.0.0.1 port ") != NULL;
+    int v6 = strstr(s->err, "listening on ::1 port ") != NULL;
+    cr_assert(v4 || v6, "%s", s->err);
+    int fd = v4 ? h_connect(s->port) : h_connect6(s->port);
+    echo_ok(fd, "by name");
+    close(fd);
+    h_kill(s);
+}
