@@ -202,6 +202,10 @@ static ssize_t conn_read(int fd) {
      * the connection's buffer, up to -max-pending. */
     size_t want = srv.max_pending - buffer_len(c->out), room;
     if (want > srv.read_size) want = srv.read_size;
+    if (want == 0) { /* full: should be paused already (a read of 0 would look like EOF) */
+        if (update_interest(fd) == -1) conn_close(fd);
+        return -1;
+    }
     char *dst = buffer_reserve(&c->out, want, &room);
     if (dst == NULL) {
         conn_close(fd);
@@ -387,8 +391,13 @@ static void begin_shutdown(int signo) {
     srv.lfd = -1;
     for (int fd = 0; fd <= srv.max_fd; fd++) {
         conn *c = &srv.conns[fd];
-        while ((c->state & C_OPEN) && !(c->state & (C_CLOSING | C_PAUSED)) && conn_read(fd) > 0)
-            ;
+        /* What has arrived, but no more than -max-pending: a client that
+         * keeps sending must not hold the shutdown up. */
+        size_t taken = 0;
+        ssize_t n;
+        while ((c->state & C_OPEN) && !(c->state & (C_CLOSING | C_PAUSED)) &&
+               taken < srv.max_pending && (n = conn_read(fd)) > 0)
+            taken += (size_t)n;
         if (!(c->state & C_OPEN)) continue;
         c->state |= C_CLOSING;
         if (buffer_len(c->out) == 0 || update_interest(fd) == -1) conn_close(fd);
