@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/types.h> /* before <sys/event.h>: older BSDs need it */
+#include <sys/types.h> /* older BSDs want these two around <sys/event.h> */
 #include <sys/event.h>
 #include <sys/time.h>
 #include <unistd.h>
