@@ -29,7 +29,7 @@ static int open_files_limit(void) {
 }
 
 static const char *signal_name(int signo) {
-    return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "a signal";
+    return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "an error";
 }
 
 int main(int argc, char *argv[]) {

@@ -32,7 +32,9 @@
 #define READ_BUF_SIZE (64 * 1024)
 #define GRACE_MS      2000  /* how long a shutdown waits for unsent echo */
 #define PAUSE_MS      100   /* accepting pauses this long when the system is short of memory */
-#define NOTE_MS       60000 /* at most one note per minute about refused clients */
+#define NOTE_MS       60000 /* each kind of note about refused clients: at most once a minute */
+
+enum { NOTE_MAX_CONNS, NOTE_NO_FDS, NOTE_PAUSED, NOTE_KINDS };
 
 enum {
     C_OPEN = 1,    /* the slot holds a connection */
@@ -67,12 +69,16 @@ static struct {
     int stopping;
     long long stop_deadline;
     long long accept_resume_at; /* 0 = accepting */
-    long long noted_at;
+    long long noted_at[NOTE_KINDS];
     conn *conns;     /* [setsize] */
     idle_link *idle; /* [setsize], only with -idle-timeout */
     net_addr *peers; /* [setsize], only when logging */
     server_stats stats;
-} srv = {.lfd = -1, .reserve_fd = -1, .idle_head = -1, .idle_tail = -1, .noted_at = -NOTE_MS};
+} srv = {.lfd = -1,
+         .reserve_fd = -1,
+         .idle_head = -1,
+         .idle_tail = -1,
+         .noted_at = {-NOTE_MS, -NOTE_MS, -NOTE_MS}};
 
 static char rbuf[READ_BUF_SIZE];
 
@@ -273,10 +279,10 @@ static void conn_open(int fd, const net_addr *peer) {
 
 /* --- accepting ----------------------------------------------------------- */
 
-static void note(const char *fmt, const char *detail) {
+static void note(int kind, const char *fmt, const char *detail) {
     long long now = ae_now_ms(srv.loop);
-    if (now - srv.noted_at < NOTE_MS) return;
-    srv.noted_at = now;
+    if (now - srv.noted_at[kind] < NOTE_MS) return;
+    srv.noted_at[kind] = now;
     fputs("parrot: ", stderr);
     fprintf(stderr, fmt, detail);
     fputc('\n', stderr);
@@ -285,7 +291,7 @@ static void note(const char *fmt, const char *detail) {
 static void pause_accepting(int err) {
     ae_watch(srv.loop, srv.lfd, AE_NONE, NULL);
     srv.accept_resume_at = ae_now_ms(srv.loop) + PAUSE_MS;
-    note("accept: %s; not accepting for a moment", strerror(err));
+    note(NOTE_PAUSED, "accept: %s; not accepting for a moment", strerror(err));
 }
 
 /* Out of descriptors: the backlog cannot be accepted, and it keeps the
@@ -312,7 +318,7 @@ static void shed_clients(int err) {
         }
         srv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    note("out of file descriptors (%s): closing new clients at once", strerror(err));
+    note(NOTE_NO_FDS, "out of file descriptors (%s): closing new clients at once", strerror(err));
     if (stuck || srv.reserve_fd == -1) pause_accepting(err);
 }
 
@@ -334,7 +340,7 @@ static void on_accept(ae_loop *loop, int lfd, int mask) {
         if (srv.nconns >= srv.cfg->max_conns || fd >= srv.setsize) {
             close(fd);
             srv.stats.refused++;
-            note("%s reached: closing new clients at once", "-max-conns");
+            note(NOTE_MAX_CONNS, "%s reached: closing new clients at once", "-max-conns");
             continue;
         }
         conn_open(fd, &peer);
