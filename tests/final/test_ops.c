@@ -125,6 +125,33 @@ Test(ops, log_lines_on_stdout_match_the_format, .timeout = 20) {
     h_kill(s);
 }
 
+Test(ops, a_huge_message_makes_bounded_lines, .timeout = 20) {
+    h_server *s = start(NULL, NULL);
+    int fd = h_connect(s->port);
+    round_trip_fd(fd, 1 << 20, 8);
+    close(fd);
+    cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
+    /* TCP hands the megabyte over in pieces: one line per read, each cut
+     * after 256 bytes of message, and the byte counts add up. */
+    size_t total = 0;
+    int lines = 0;
+    for (char *line = s->out; *line; lines++) {
+        char *end = strchr(line, '\n');
+        cr_assert(end != NULL, "unterminated line");
+        cr_assert(le(long, (long)(end - line), 4 * 256 + 128), "line %d is %ld bytes", lines,
+                  (long)(end - line));
+        *end = '\0';
+        const char *count = strrchr(line, ' ');
+        size_t n = strtoul(count + 1, NULL, 10);
+        if (n > 256) cr_assert(strncmp(count - 4, "...\"", 4) == 0, "line %d: no cut", lines);
+        total += n;
+        line = end + 1;
+    }
+    cr_assert(gt(int, lines, 0));
+    cr_assert(eq(sz, total, (size_t)1 << 20));
+    h_kill(s);
+}
+
 Test(ops, log_off_prints_nothing_on_stdout, .timeout = 20) {
     h_server *s = start(NULL, "-log", "off", NULL);
     round_trip(s->port, 100000, 4);
