@@ -30,6 +30,7 @@ static struct {
     long long retry_at;
     long long complained_at;
     int in_trouble; /* dropping since the last complete flush */
+    int said;       /* ... and a complaint about it went to stderr */
     uint64_t dropped;
     time_t stamp_time;
     char stamp[CLF_STAMP_LEN + 1];
@@ -160,6 +161,7 @@ static void complain(const char *what, int err) {
     lg.in_trouble = 1;
     if (lg.now_ms - lg.complained_at < COMPLAIN_MS) return;
     lg.complained_at = lg.now_ms;
+    lg.said = 1;
     if (err)
         fprintf(stderr, "parrot: log: %s: %s; dropping log lines until it recovers\n", what,
                 strerror(err));
@@ -180,15 +182,18 @@ static int write_out(void) {
     if (lg.now_ms < lg.retry_at) return 0;
     ssize_t w = -1;
     if (lg.mid_line) { /* end the line that was cut when the sink broke */
-        if (write(lg.fd, "\n", 1) != 1) goto failed;
+        w = write(lg.fd, "\n", 1);
+        if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
+        if (w != 1) goto failed;
         lg.mid_line = 0;
     }
     w = write(lg.fd, lg.buf, lg.len);
     if (w == (ssize_t)lg.len) {
         lg.len = 0;
         lg.head_partial = 0;
-        if (lg.in_trouble) {
-            lg.in_trouble = 0;
+        lg.in_trouble = 0;
+        if (lg.said) { /* only after a complaint: a flapping sink costs two lines a minute */
+            lg.said = 0;
             fprintf(stderr, "parrot: log: writing again (%llu lines dropped so far)\n",
                     (unsigned long long)lg.dropped);
         }
