@@ -475,7 +475,8 @@ fail:
 
 int server_run(char *why, size_t why_cap) {
     int rc = ae_main(srv.loop);
-    if (rc == -1) snprintf(why, why_cap, "waiting for events: %s", strerror(errno));
+    if (rc == -1)
+        snprintf(why, why_cap, "waiting for events (%s): %s", ae_backend_name(), strerror(errno));
     close_all();
     if (srv.lfd != -1) close(srv.lfd);
     log_close();
