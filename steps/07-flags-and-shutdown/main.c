@@ -397,9 +397,10 @@ static void close_conn(int kq, int listener, struct conn *c) {
 
 /* SIGINT or SIGTERM. Close the listener: new clients are refused. Every
  * client gets what we owe it, then our FIN. What clients send from now on
- * is read and dropped: closing a socket with unread input makes Linux
- * answer with a reset (RST), which destroys echoes still on their way. A
- * client is closed when it closes too; after GRACE_MS, all are. */
+ * is read and dropped: that is how we see a client close in its turn, and
+ * it leaves no unread input, which would make close() send a reset (RST)
+ * on Linux, destroying echoes still on their way. A client is closed when
+ * it closes too; after GRACE_MS, all are. */
 static void stop(int kq, int listener) {
     if (stopping) {
         fprintf(stderr, "parrot: second signal: quitting without finishing\n");
