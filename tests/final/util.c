@@ -147,12 +147,3 @@ int file_lines(const char *path) {
     fclose(f);
     return n;
 }
-
-/* LeakSanitizer (make test SANITIZE=1): Criterion 2.4.1's runner itself
- * leaks 48 bytes when tests with a timeout overlap; that is not ours to fix
- * and must not fail the suite. Only the test runner is affected: the
- * server under test is a separate program with no such suppression. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) {
-    return "leak:libcriterion.so\n";
-}

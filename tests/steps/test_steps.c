@@ -31,19 +31,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* LeakSanitizer (make test SANITIZE=1): Criterion 2.4.1's runner leaks a
- * few hundred bytes of its own at exit. Not ours, and it must not fail the
- * suite. Only this test runner is affected: the step under test is a
- * separate program with no such suppression. */
-const char *__lsan_default_suppressions(void);
-const char *__lsan_default_suppressions(void) {
-    return "leak:libcriterion.so\n";
-}
-const char *__lsan_default_options(void);
-const char *__lsan_default_options(void) {
-    return "print_suppressions=0"; /* keep Criterion's synthesis the last line */
-}
-
 /* --- what each step can do ------------------------------------------------ */
 
 struct caps {
