@@ -44,12 +44,19 @@ struct caps {
     int signals;          /* SIGINT/SIGTERM: finish, exit 0 (else the signal kills it) */
 };
 
+/* One row per step: clang-format would fold it. */
+/* clang-format off */
 static const struct caps table[] = {
-    /* step  multi  nonblk  sleeps  wbuf  log  flags  signals */
-    {"01", 0, 0, 1, 0, 0, 0, 0}, {"02", 0, 1, 0, 0, 0, 0, 0}, {"03", 0, 1, 1, 0, 0, 0, 0},
-    {"04", 1, 1, 1, 0, 0, 0, 0}, {"05", 1, 1, 1, 1, 0, 0, 0}, {"06", 1, 1, 1, 1, 1, 0, 0},
-    {"07", 1, 1, 1, 1, 1, 1, 1},
+    /* step  multi nonblk sleeps wbuf  log  flags signals */
+    {"01",    0,    0,     1,    0,    0,   0,    0},
+    {"02",    0,    1,     0,    0,    0,   0,    0},
+    {"03",    0,    1,     1,    0,    0,   0,    0},
+    {"04",    1,    1,     1,    0,    0,   0,    0},
+    {"05",    1,    1,     1,    1,    0,   0,    0},
+    {"06",    1,    1,     1,    1,    1,   0,    0},
+    {"07",    1,    1,     1,    1,    1,   1,    1},
 };
+/* clang-format on */
 
 static const struct caps *step(void) {
     const char *name = h_env("PARROT_STEP");
