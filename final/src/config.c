@@ -60,7 +60,7 @@ int parse_int(const char *s, long long *out) {
         else
             base = 8, s += 1;
     }
-    uint64_t v = 0, limit = (uint64_t)1 << 63; /* magnitude of INT64_MIN */
+    uint64_t v = 0;
     int underscores = 0;
     for (; *s; s++) {
         unsigned d;
@@ -75,11 +75,13 @@ int parse_int(const char *s, long long *out) {
             return -1;
         }
         if (d >= base) return -1;
-        if (v > (limit - d) / base) return -2;
+        /* Go's ParseUint counts in all 64 bits and stops early only when
+         * they overflow: "10000000000000000000x" is a syntax error. */
+        if (v > (UINT64_MAX - d) / base) return -2;
         v = v * base + d;
     }
     if (underscores && !underscore_ok(digits0)) return -1;
-    if (!neg && v > (uint64_t)INT64_MAX) return -2;
+    if (v > (neg ? (uint64_t)1 << 63 : (uint64_t)INT64_MAX)) return -2;
     *out = neg ? (long long)(0 - v) : (long long)v;
     return 0;
 }
@@ -229,6 +231,22 @@ void config_init(config *cfg, long default_max_conns) {
     cfg->argv0 = "parrot";
 }
 
+/* The length of the UTF-8 sequence at p, or 0 if it is not one (overlong
+ * forms, surrogates and values past U+10FFFF are not). */
+static size_t utf8_len(const unsigned char *p) {
+    unsigned c = p[0], n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    unsigned lo = 0x80, hi = 0xbf; /* the second byte's range */
+    if (c < 0xc2 || c > 0xf4) return 0;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+    if (p[1] < lo || p[1] > hi) return 0;
+    for (unsigned i = 2; i < n; i++) /* stops at the NUL: it is no continuation */
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    return n;
+}
+
 /* Go's %q for the bytes of a flag value: printable ASCII as is, the usual
  * backslash escapes, other bytes as \xNN (valid UTF-8 is kept as is). */
 static void go_quote(FILE *out, const char *s) {
@@ -263,10 +281,15 @@ static void go_quote(FILE *out, const char *s) {
             fputs("\\v", out);
             break;
         default:
-            if (*p >= 0x20 && *p != 0x7f)
+            if (*p >= 0x20 && *p < 0x7f) {
                 fputc(*p, out);
-            else
+            } else if (*p >= 0x80 && utf8_len(p) > 0) {
+                size_t n = utf8_len(p);
+                fwrite(p, 1, n, out);
+                p += n - 1;
+            } else {
                 fprintf(out, "\\x%02x", *p);
+            }
         }
     }
     fputc('"', out);

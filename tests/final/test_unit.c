@@ -521,3 +521,43 @@ Test(buffer, reserve_compacts_before_growing) {
     cr_assert(eq(int, memcmp(buffer_head(b), "xxxxxxxxxx", 10), 0));
     buffer_free(b);
 }
+
+/* --- found by tests/fuzz ------------------------------------------------- */
+
+/* Go's ParseUint counts in all 64 bits, so a value between 2^63 and 2^64
+ * followed by a bad character is a syntax error, not out of range. */
+Test(fuzz_regressions, overflow_of_int64_then_a_bad_byte_is_a_parse_error) {
+    long long v;
+    cr_assert(eq(int, parse_int("10000000000000000000x", &v), -1));
+    cr_assert(eq(int, parse_int("10000000000000000000", &v), -2));
+    cr_assert(eq(int, parse_int("-9223372036854775809", &v), -2));
+    cr_assert(eq(int, parse_int("100000000000000000000x", &v), -2)); /* past 2^64 first */
+    parsed p = parse("-port", "10000000000000000000x", NULL);
+    cr_assert(eq(int, p.rc, CONFIG_ERROR));
+    cr_assert(eq(str, (char *)first_line(p.err),
+                 "invalid value \"10000000000000000000x\" for flag -port: parse error"));
+}
+
+/* Error lines quote a value like Go's %q: UTF-8 as is, any byte that is not
+ * part of valid UTF-8 as \xNN (it never reaches the terminal raw). */
+Test(fuzz_regressions, error_lines_escape_bytes_that_are_not_utf8) {
+    const char *cases[][2] = {
+        {"\xff", "\\xff"},
+        {"\xc3\xa9", "\xc3\xa9"},                     /* é */
+        {"\xe2\x82\xac", "\xe2\x82\xac"},             /* € */
+        {"\xf0\x9f\xa6\x9c", "\xf0\x9f\xa6\x9c"},     /* the parrot emoji */
+        {"\xc0\xaf", "\\xc0\\xaf"},                   /* overlong '/' */
+        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},          /* a surrogate */
+        {"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"}, /* past U+10FFFF */
+        {"\xe2\x82", "\\xe2\\x82"},                   /* cut short */
+        {"a\x80z", "a\\x80z"},                        /* a lone continuation byte */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char want[128];
+        snprintf(want, sizeof(want), "invalid value \"%s\" for flag -port: parse error",
+                 cases[i][1]);
+        parsed p = parse("-port", cases[i][0], NULL);
+        cr_assert(eq(int, p.rc, CONFIG_ERROR), "case %zu", i);
+        cr_assert(eq(str, (char *)first_line(p.err), want), "case %zu", i);
+    }
+}
