@@ -116,8 +116,6 @@ function lvl(c) { return commas(c) }
 # --- sections ------------------------------------------------------------------------------
 
 function header(   s, list) {
-    print "## Results"
-    print ""
     if (m["quick"] == 1) {
         print "> **QUICK run: a smoke test of the tooling, not a measurement.** One short"
         print "> repetition per cell; do not quote these numbers."

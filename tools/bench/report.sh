@@ -52,6 +52,8 @@ else
     {
         echo "# Parrot benchmarks"
         echo
+        echo "## Results"
+        echo
         echo "$begin: tools/bench/report.sh writes everything down to END GENERATED -->"
         cat "$results/generated.md"
         echo "$end"
