@@ -181,8 +181,9 @@ int parse_duration(const char *s, long long *ns) {
             v += (uint64_t)((double)f * ((double)unit / scale));
             if (v > max) return -1;
         }
+        /* Checked before adding: Go adds first, and 2^63 + 2^63 wraps to 0. */
+        if (v > max - d) return -1;
         d += v;
-        if (d > max) return -1;
     }
     if (neg) {
         *ns = (long long)(0 - d);

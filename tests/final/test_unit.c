@@ -561,3 +561,20 @@ Test(fuzz_regressions, error_lines_escape_bytes_that_are_not_utf8) {
         cr_assert(eq(str, (char *)first_line(p.err), want), "case %zu", i);
     }
 }
+
+/* Go's ParseDuration adds each part before checking, so two parts of 2^63 ns
+ * wrap to 0 and an absurd -idle-timeout would mean "never". */
+Test(fuzz_regressions, durations_that_add_up_past_int64_are_errors) {
+    const char *bad[] = {"9223372036854775808ns9223372036854775808ns",
+                         "4611686018427387904ns4611686018427387904ns9223372036854775808ns",
+                         "9223372036854775808ns9223372036854775808ns5s", "2562048h2562048h"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        long long v = 12345;
+        cr_assert(eq(int, parse_duration(bad[i], &v), -1), "\"%s\"", bad[i]);
+    }
+    long long v;
+    cr_assert(eq(int, parse_duration("4611686018427387904ns4611686018427387903ns", &v), 0));
+    cr_assert(eq(i64, v, 9223372036854775807LL));
+    parsed p = parse("-idle-timeout", "9223372036854775808ns9223372036854775808ns", NULL);
+    cr_assert(eq(int, p.rc, CONFIG_ERROR));
+}
