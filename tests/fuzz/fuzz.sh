@@ -26,6 +26,7 @@ for t in "$@"; do
     rm -rf "work/$t"
     mkdir -p "work/$t"
     log=work/$t.log
+    start=$(date +%s)
     if [ "$seconds" -gt 0 ]; then
         # New inputs go to the first directory; the seeds stay as committed.
         # shellcheck disable=SC2086
@@ -35,9 +36,10 @@ for t in "$@"; do
         ./"$t" -runs=0 -timeout=10 "corpus/$name" >"$log" 2>&1
     fi
     rc=$?
+    took=$(($(date +%s) - start))
     seeds=$(find "corpus/$name" -type f | wc -l)
     found=$(find "work/$t" -type f | wc -l)
-    awk -v t="$t" -v s="$seconds" -v rc="$rc" -v seeds="$seeds" -v found="$found" '
+    awk -v t="$t" -v s="$took" -v rc="$rc" -v seeds="$seeds" -v found="$found" '
         /cov: / { for (i = 1; i < NF; i++) { if ($i == "cov:") cov = $(i + 1); if ($i == "ft:") ft = $(i + 1) } }
         /^stat::number_of_executed_units:/ { runs = $2 }
         /^stat::average_exec_per_sec:/ { rate = $2 }
@@ -51,7 +53,7 @@ for t in "$@"; do
         failed=1
         echo "---- $log (last 40 lines)"
         tail -n 40 "$log"
-        ls artifacts/"$t"-* 2>/dev/null | sed 's/^/input: tests\/fuzz\//'
+        for f in artifacts/"$t"-*; do [ -e "$f" ] && echo "input: tests/fuzz/$f"; done
     fi
 done
 exit $failed

@@ -51,7 +51,7 @@ static int is_digit(char c) {
  * the whole parts, saturated far above int64, *frac the sum of the
  * fractional parts and *nfrac how many there were), -1 if not. */
 static int model(const char *s, int *neg, i128 *whole, long double *frac, int *nfrac) {
-    const i128 huge = (i128)1 << 100;
+    const i128 huge = (i128)1 << 70; /* far above int64, and huge * unit fits 128 bits */
     *neg = 0, *whole = 0, *frac = 0, *nfrac = 0;
     if (*s == '+' || *s == '-') *neg = *s++ == '-';
     if (strcmp(s, "0") == 0) return 0;
