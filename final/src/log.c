@@ -264,7 +264,7 @@ void log_close(void) {
     write_out();
     lg.dropped += count_lines(lg.buf, lg.len); /* what a stuck pipe never took */
     lg.len = 0;
-    if (lg.saved_flags != -1) fcntl(lg.fd, F_SETFL, lg.saved_flags);
+    if (lg.saved_flags != -1) (void)fcntl(lg.fd, F_SETFL, lg.saved_flags); /* best effort */
     if (lg.owned) close(lg.fd);
     lg.fd = -1;
 }

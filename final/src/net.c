@@ -104,6 +104,7 @@ int net_set_nonblocking(int fd) {
 int net_accept(int lfd, net_addr *peer) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
+    ss.ss_family = AF_UNSPEC; /* macOS leaves it unset (len 0) for a client reset before accept */
 #ifdef HAVE_ACCEPT4
     int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd == -1) return -1;
@@ -195,7 +196,7 @@ int net_listen(const char *host, int port, int *bound_port, char *addr_text, siz
         if (listen(fd, LISTEN_BACKLOG) == -1) goto fail;
         step = "fcntl";
         if (net_set_nonblocking(fd) == -1 || fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) goto fail;
-        struct sockaddr_storage bound;
+        struct sockaddr_storage bound = {0}; /* a family even if getsockname said nothing */
         socklen_t len = sizeof(bound);
         step = "getsockname";
         if (getsockname(fd, (struct sockaddr *)&bound, &len) == -1) goto fail;

@@ -540,7 +540,7 @@ static void show_progress(uint64_t now) {
     double rate = (double)(B.completed - B.tick_completed) * 1e9 / (double)(now - B.tick_t);
     fprintf(stderr, "\r%6.1fs  %-10s  up %u/%ld  %.0f req/s  errors %llu\033[K",
             (double)(now - B.t_start) / 1e9, names[B.phase], B.up, B.cfg.conns, rate,
-            (unsigned long long)(B.err_closed + B.err_reset + B.err_mismatch));
+            (unsigned long long)B.err_closed + B.err_reset + B.err_mismatch);
     B.tick_t = now;
     B.tick_completed = B.completed;
 }
@@ -770,8 +770,8 @@ static void setup(void) {
     struct sigaction sa = {0};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    if (sigaction(SIGINT, &sa, NULL) == -1 || sigaction(SIGTERM, &sa, NULL) == -1)
+        die("sigaction: %s", strerror(errno));
 
     B.tty = isatty(STDERR_FILENO);
 }

@@ -656,8 +656,8 @@ int kqueue(void) {
 static void kql_kq_free(struct kql_kq *kq) {
     while (kq->fds)
         kql_fd_free(kq->fds, false);
-    while (kq->timers)
-        kql_timer_free(kq, kq->timers);
+    while (kq->timers) /* the head's prev is NULL, which the analyzer does not know */
+        kql_timer_free(kq, kq->timers); /* NOLINT(clang-analyzer-unix.Malloc) */
     for (int signo = 1; signo < NSIG; signo++) {
         if (!kq->sig[signo].on) continue;
         kql_sig_refs[signo]--;
