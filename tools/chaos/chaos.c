@@ -1,0 +1,539 @@
+/*
+ * parrot-chaos - a chaos client for echo servers.
+ *
+ * For a fixed time it keeps -c connections busy doing random things (round trips of 1 B to
+ * 1 MiB in random chunks, pipelined bursts, drips, slow reading, idling, half-closes, resets in
+ * the middle of a transfer), adds connect storms of short-lived connections, and checks every
+ * byte that comes back (stream.h). It fails the run on any byte lost, out of order or changed,
+ * on a connection the server drops, and on a server that stops answering. The same -seed gives
+ * the same plan: the same connections doing the same things with the same bytes; only the
+ * kernel's timing differs from run to run.
+ *
+ * One thread and poll(). poll() costs a pass over every descriptor per wait, which at a few
+ * hundred connections is small next to the bytes generated and checked; in exchange the
+ * client is one portable file with nothing per system, and it shares no code with the
+ * epoll/kqueue loops it is testing.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "chaos.h"
+#include "rng.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS    100000
+#define FD_RESERVE   16
+#define TICK_MS      100 /* longest poll() wait: timers and stall checks need no finer clock */
+#define STORM_MIN    1000
+#define STORM_MAX    10000 /* ms between connect storms, log-uniform */
+#define DRAIN_MAX_MS 60000 /* + -stall: the longest the end of a run may take */
+
+struct chaos C;
+
+static const char *progname = "parrot-chaos";
+static volatile sig_atomic_t signals_seen;
+static int tty;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Messages                                                                                   */
+
+static void clear_progress(void) {
+    if (tty) fputs("\r\033[K", stderr);
+}
+
+void chaos_warn(const char *fmt, ...) {
+    va_list ap;
+    clear_progress();
+    fprintf(stderr, "%s: ", progname);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+_Noreturn void chaos_die(const char *fmt, ...) {
+    va_list ap;
+    clear_progress();
+    fprintf(stderr, "%s: ", progname);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Flags                                                                                      */
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "Usage: %s [flags]\n"
+            "Keeps -c connections to an echo server doing random things for -d, with connect\n"
+            "storms on top, and checks every byte that comes back.\n"
+            "\n"
+            "  -host ADDR          server address (default 127.0.0.1)\n"
+            "  -port N             server port (default 1512)\n"
+            "  -c N                connections kept busy (default 300)\n"
+            "  -d TIME             how long (default 60s)\n"
+            "  -seed N             the plan's seed (default: from the clock, printed)\n"
+            "  -storm N            most connections in one connect storm, 0 for none\n"
+            "                      (default 100; one storm every 1 to 10 s)\n"
+            "  -max-size BYTES     largest round trip (default 1048576)\n"
+            "  -stall TIME         bytes owed and nothing back for this long is a failure\n"
+            "                      (default 10s)\n"
+            "  -idle-timeout TIME  the server's -idle-timeout, if it has one: a connection idle\n"
+            "                      that long may be closed (default 0: none may be)\n"
+            "  -h, -help           print this help\n"
+            "\n"
+            "TIME is seconds, or a number with a unit: 500ms, 10s, 5m, 1h.\n"
+            "Exit status: 0 every byte came back in order, 1 a failure (the report says which),\n"
+            "2 bad usage.\n",
+            progname);
+}
+
+_Noreturn static void usage_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    usage(stderr);
+    exit(2);
+}
+
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (*s == '-' || *s == '\0') return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end != '\0' || v < min || v > max) return -1;
+    *out = (uint64_t)v;
+    return 0;
+}
+
+static int parse_long(const char *s, long min, long max, long *out) {
+    uint64_t v;
+    if (min < 0 || parse_u64(s, (uint64_t)min, (uint64_t)max, &v) != 0) return -1;
+    *out = (long)v;
+    return 0;
+}
+
+/* "10", "2.5", "500ms", "10s", "5m", "1h" -> seconds. */
+static int parse_time(const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !(v >= 0) || v > 86400.0 * 365) return -1;
+    if (strcmp(end, "ms") == 0)
+        v /= 1000;
+    else if (strcmp(end, "m") == 0)
+        v *= 60;
+    else if (strcmp(end, "h") == 0)
+        v *= 3600;
+    else if (strcmp(end, "s") != 0 && *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void parse_args(int argc, char **argv, struct config *cfg) {
+    *cfg = (struct config){.host = "127.0.0.1",
+                           .port = "1512",
+                           .conns = 300,
+                           .storm = 100,
+                           .duration_s = 60,
+                           .stall_s = 10,
+                           .max_size = 1 << 20};
+    int seeded = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (arg[0] != '-' || arg[1] == '\0') usage_error("unexpected argument: %s", arg);
+        const char *name = arg + 1;
+        if (*name == '-') name++; /* -flag and --flag are the same, as in Go */
+        char namebuf[32];
+        const char *value = NULL;
+        const char *eq = strchr(name, '=');
+        if (eq) {
+            size_t len = (size_t)(eq - name);
+            if (len >= sizeof namebuf) usage_error("flag provided but not defined: %s", arg);
+            memcpy(namebuf, name, len);
+            namebuf[len] = '\0';
+            name = namebuf;
+            value = eq + 1;
+        }
+        if (strcmp(name, "h") == 0 || strcmp(name, "help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        static const char *const known[] = {
+            "host", "port", "c", "d", "seed", "max-size", "storm", "stall", "idle-timeout", NULL};
+        int ok = 0;
+        for (int k = 0; known[k]; k++)
+            ok |= strcmp(name, known[k]) == 0;
+        if (!ok) usage_error("flag provided but not defined: -%s", name);
+        if (!value) {
+            if (i + 1 >= argc) usage_error("flag needs an argument: -%s", name);
+            value = argv[++i];
+        }
+
+        int bad = 0;
+        long port;
+        if (strcmp(name, "host") == 0) {
+            bad = *value == '\0';
+            cfg->host = value;
+        } else if (strcmp(name, "port") == 0) {
+            bad = parse_long(value, 1, 65535, &port) != 0;
+            cfg->port = value;
+        } else if (strcmp(name, "c") == 0) {
+            bad = parse_long(value, 1, MAX_CONNS, &cfg->conns) != 0;
+        } else if (strcmp(name, "storm") == 0) {
+            bad = parse_long(value, 0, MAX_CONNS, &cfg->storm) != 0;
+        } else if (strcmp(name, "d") == 0) {
+            bad = parse_time(value, &cfg->duration_s) != 0 || cfg->duration_s <= 0;
+        } else if (strcmp(name, "stall") == 0) {
+            bad = parse_time(value, &cfg->stall_s) != 0 || cfg->stall_s < 0.1;
+        } else if (strcmp(name, "idle-timeout") == 0) {
+            bad = parse_time(value, &cfg->idle_timeout_s) != 0;
+        } else if (strcmp(name, "seed") == 0) {
+            bad = parse_u64(value, 0, UINT64_MAX, &cfg->seed) != 0;
+            seeded = 1;
+        } else if (strcmp(name, "max-size") == 0) {
+            bad = parse_u64(value, 1, (uint64_t)1 << 30, &cfg->max_size) != 0;
+        }
+        if (bad) usage_error("invalid value \"%s\" for flag -%s", value, name);
+    }
+    if (!seeded) { /* different every run, and printed, so that any run can be repeated */
+        struct timespec ts;
+        if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
+            chaos_die("clock_gettime: %s", strerror(errno));
+        cfg->seed = mix64((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) % 1000000000u;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Setup                                                                                      */
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) chaos_die("clock_gettime: %s", strerror(errno));
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_signal(int sig) {
+    (void)sig;
+    signals_seen++;
+}
+
+static void setup(void) {
+    struct addrinfo hints = {0};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    int rc = getaddrinfo(C.cfg.host, C.cfg.port, &hints, &C.addr);
+    if (rc != 0) chaos_die("cannot resolve %s: %s", C.cfg.host, gai_strerror(rc));
+
+    C.nslots = (uint32_t)(C.cfg.conns + C.cfg.storm);
+    rlim_t need = (rlim_t)C.nslots + FD_RESERVE;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        chaos_die("getrlimit RLIMIT_NOFILE: %s", strerror(errno));
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+            chaos_die("%u connections need %llu descriptors, but the hard limit is %llu", C.nslots,
+                      (unsigned long long)need, (unsigned long long)rl.rlim_max);
+        rl.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            chaos_die("setrlimit RLIMIT_NOFILE to %llu: %s", (unsigned long long)need,
+                      strerror(errno));
+    }
+
+    C.conns = calloc(C.nslots, sizeof *C.conns);
+    C.wbuf = malloc(256 * 1024);
+    C.rbuf = malloc(64 * 1024);
+    C.scratch = malloc(64 * 1024);
+    if (!C.conns || !C.wbuf || !C.rbuf || !C.scratch) chaos_die("out of memory");
+    for (uint32_t i = 0; i < C.nslots; i++)
+        C.conns[i].fd = -1;
+
+    signal(SIGPIPE, SIG_IGN); /* a reset peer makes write() fail with EPIPE instead */
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        chaos_die("sigaction: %s", strerror(errno));
+    tty = isatty(STDERR_FILENO);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The run                                                                                    */
+
+static struct {
+    uint64_t rng;
+    int64_t next_ms;
+    uint32_t count;
+} storm;
+
+/* Up to -storm connections at once, each connecting, doing at most one tiny round trip and
+ * ending, in the slots after the -c of the mix. */
+static void connect_storm(void) {
+    uint32_t n =
+        (uint32_t)rng_range(&storm.rng, ((uint64_t)C.cfg.storm + 3) / 4, (uint64_t)C.cfg.storm);
+    storm.count++;
+    C.n.storms++;
+    uint32_t opened = 0;
+    for (uint32_t i = (uint32_t)C.cfg.conns; i < C.nslots && opened < n && !C.server_gone; i++)
+        if (C.conns[i].state == S_FREE)
+            conn_open(&C.conns[i], SEED_STORM_CONN, storm.count, opened++);
+    storm.next_ms = C.now_ms + (int64_t)rng_log(&storm.rng, STORM_MIN, STORM_MAX);
+}
+
+/* The mix keeps -c connections: a slot that ends is opened again, as its next generation. */
+static void refill(uint32_t *generation) {
+    for (uint32_t i = 0; i < (uint32_t)C.cfg.conns && !C.server_gone; i++)
+        if (C.conns[i].state == S_FREE) conn_open(&C.conns[i], SEED_MIX, i, generation[i]++);
+}
+
+static int poll_timeout(int64_t end_ms) {
+    int64_t until = C.now_ms + TICK_MS;
+    if (!C.draining && end_ms < until) until = end_ms;
+    if (!C.draining && C.cfg.storm && storm.next_ms < until) until = storm.next_ms;
+    for (uint32_t i = 0; i < C.nslots; i++) {
+        const struct conn *c = &C.conns[i];
+        if (c->state == S_OPEN && c->wake_ms && c->wake_ms < until) until = c->wake_ms;
+    }
+    return until <= C.now_ms ? 0 : (int)(until - C.now_ms);
+}
+
+/* Stalled connections fail one by one; when every connection waiting for the server is
+ * stalled and nothing moved anywhere for -stall, the server has stopped answering. */
+static int check_stalls(void) {
+    uint32_t waiting = 0, stalled = 0;
+    for (uint32_t i = 0; i < C.nslots; i++) {
+        int w = conn_waiting(&C.conns[i]);
+        waiting += w != 0;
+        stalled += w == 2;
+    }
+    if (stalled == 0) return 0;
+    int dead =
+        stalled == waiting && C.now_ms - C.last_progress_ms >= (int64_t)(C.cfg.stall_s * 1000);
+    if (dead)
+        chaos_warn("the server stopped answering: %u connections waiting, nothing back on any "
+                   "for %.1f s",
+                   waiting, (double)(C.now_ms - C.last_progress_ms) / 1000);
+    for (uint32_t i = 0; i < C.nslots; i++)
+        if (conn_waiting(&C.conns[i]) == 2) conn_fail_stalled(&C.conns[i]);
+    return dead;
+}
+
+static void show_progress(int64_t start_ms) {
+    static int64_t shown_ms;
+    if (!tty || C.now_ms - shown_ms < 1000) return;
+    shown_ms = C.now_ms;
+    uint64_t failures = 0;
+    for (int k = 0; k < X_KINDS; k++)
+        failures += C.n.failed[k];
+    fprintf(stderr, "\r%6.1fs  %s  open %u  verified %.2f GB  failures %llu\033[K",
+            (double)(C.now_ms - start_ms) / 1000, C.draining ? "draining" : "running ", C.n.open,
+            (double)C.n.bytes_verified / 1e9, (unsigned long long)failures);
+}
+
+/* Returns 1 if the run ended early because the server stopped answering or went away. */
+static int run(int64_t *elapsed_ms) {
+    struct pollfd *pfds = calloc(C.nslots, sizeof *pfds);
+    uint32_t *generation = calloc((size_t)C.cfg.conns, sizeof *generation);
+    if (!pfds || !generation) chaos_die("out of memory");
+
+    C.now_ms = C.last_progress_ms = now_ms();
+    int64_t start_ms = C.now_ms, end_ms = start_ms + (int64_t)(C.cfg.duration_s * 1000);
+    /* While draining, each connection fails if it stalls; this is the last resort for one
+     * that keeps trickling. */
+    int64_t drain_ms = 0, give_up_ms = 0;
+    storm.rng = seed_of(C.cfg.seed, SEED_STORMS, 0, 0);
+    storm.next_ms = start_ms + (int64_t)rng_log(&storm.rng, STORM_MIN, STORM_MAX);
+    int early = 0;
+
+    for (;;) {
+        C.now_ms = now_ms();
+        if (!C.draining && (C.now_ms >= end_ms || signals_seen)) {
+            C.draining = 1;
+            drain_ms = C.now_ms;
+            give_up_ms = C.now_ms + DRAIN_MAX_MS + (int64_t)(C.cfg.stall_s * 1000);
+            for (uint32_t i = 0; i < C.nslots; i++)
+                conn_drain(&C.conns[i]);
+        }
+        if (C.server_gone || signals_seen > 1) {
+            early = C.server_gone;
+            break;
+        }
+        if (C.draining && (C.n.open == 0 || C.now_ms >= give_up_ms)) break;
+        if (!C.draining) {
+            if (C.cfg.storm && C.now_ms >= storm.next_ms) connect_storm();
+            refill(generation);
+        }
+
+        for (uint32_t i = 0; i < C.nslots; i++) {
+            pfds[i].fd = C.conns[i].fd;
+            pfds[i].events = conn_interest(&C.conns[i]);
+            pfds[i].revents = 0;
+        }
+        if (poll(pfds, C.nslots, poll_timeout(end_ms)) < 0 && errno != EINTR)
+            chaos_die("poll: %s", strerror(errno));
+        C.now_ms = now_ms();
+        for (uint32_t i = 0; i < C.nslots; i++)
+            if (pfds[i].revents && C.conns[i].fd == pfds[i].fd)
+                conn_event(&C.conns[i], pfds[i].revents);
+        for (uint32_t i = 0; i < C.nslots; i++)
+            conn_tick(&C.conns[i]);
+        if (check_stalls()) {
+            early = 1;
+            break;
+        }
+        show_progress(start_ms);
+    }
+    /* Whatever is still open at the end (a second signal, the server gone, a stall, the last
+     * resort) has failed already or is given up on now. */
+    for (uint32_t i = 0; i < C.nslots; i++) {
+        struct conn *c = &C.conns[i];
+        if (c->state != S_FREE && C.draining && !early && signals_seen < 2)
+            conn_fail_unfinished(c, (double)(C.now_ms - drain_ms) / 1000);
+        conn_abort(c);
+    }
+    clear_progress();
+    *elapsed_ms = C.now_ms - start_ms;
+    C.drain_ms = C.draining ? C.now_ms - drain_ms : 0;
+    free(pfds);
+    free(generation);
+    return early;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Report                                                                                     */
+
+static const char *bytes_text(uint64_t v, char *buf, size_t len) {
+    if (v >= 1000000000u)
+        snprintf(buf, len, "%.2f GB", (double)v / 1e9);
+    else if (v >= 1000000u)
+        snprintf(buf, len, "%.1f MB", (double)v / 1e6);
+    else
+        snprintf(buf, len, "%.1f kB", (double)v / 1e3);
+    return buf;
+}
+
+static double cpu_seconds(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static uint64_t report(int64_t elapsed_ms, int early) {
+    const struct counters *n = &C.n;
+    char a[32], b[32];
+    uint64_t failures = 0;
+    for (int k = 0; k < X_KINDS; k++)
+        failures += n->failed[k];
+    const char *family = C.addr->ai_family == AF_INET6 ? "IPv6" : "IPv4";
+
+    printf("%s: %s port %s (%s), seed %llu, %.1f s (%.1f s of it draining), %ld connections",
+           progname, C.cfg.host, C.cfg.port, family, (unsigned long long)C.cfg.seed,
+           (double)elapsed_ms / 1000, (double)C.drain_ms / 1000, C.cfg.conns);
+    if (C.cfg.storm)
+        printf(" + storms of up to %ld\n", C.cfg.storm);
+    else
+        printf(", no storms\n");
+    printf("  connections   %llu opened (%llu in the mix, %llu in %llu connect storms), "
+           "at most %u open at once\n",
+           (unsigned long long)n->opened, (unsigned long long)(n->opened - n->opened_storm),
+           (unsigned long long)n->opened_storm, (unsigned long long)n->storms, n->max_open);
+    printf(
+        "  verified      %llu bytes came back in order, every one checked (%s); %llu sent (%s)\n",
+        (unsigned long long)n->bytes_verified, bytes_text(n->bytes_verified, a, sizeof a),
+        (unsigned long long)n->bytes_sent, bytes_text(n->bytes_sent, b, sizeof b));
+    printf("  round trips   %llu of 1 B to %llu B, written in random chunks, read in random "
+           "sizes\n",
+           (unsigned long long)n->done[A_ROUND_TRIP], (unsigned long long)C.cfg.max_size);
+    printf("  bursts        %llu pipelined bursts (%llu writes)\n",
+           (unsigned long long)n->done[A_BURST], (unsigned long long)n->burst_writes);
+    printf("  drips         %llu (tiny writes with pauses between them)\n",
+           (unsigned long long)n->done[A_DRIP]);
+    printf("  slow readers  %llu, not reading for %.1f s in all; %llu of them wrote until every "
+           "buffer was full and the server had stopped reading\n",
+           (unsigned long long)n->done[A_SLOW_READER], (double)n->paused_ms / 1000,
+           (unsigned long long)n->slow_pushed);
+    printf("  flow control  %llu writes refused with EAGAIN (expected, not a failure)\n",
+           (unsigned long long)n->pushback);
+    printf("  small buffers %llu connections with SO_RCVBUF of 4-64 KiB (short writes for the "
+           "server), %llu with SO_SNDBUF of 1-64 KiB\n",
+           (unsigned long long)n->small_rcvbuf, (unsigned long long)n->small_sndbuf);
+    printf("  idle waits    %llu, %.1f s in all", (unsigned long long)n->done[A_IDLE],
+           (double)n->idle_ms / 1000);
+    if (C.cfg.idle_timeout_s > 0)
+        printf("; %llu connections closed by the server's idle timeout (expected)",
+               (unsigned long long)n->idle_closed);
+    printf("\n");
+    printf("  half-closes   %llu (write side shut, then every owed byte and end of file)\n",
+           (unsigned long long)n->done[A_HALF_CLOSE]);
+    printf("  resets        %llu (%llu with echo in flight, %llu bytes abandoned), and %llu "
+           "right after connect()\n",
+           (unsigned long long)n->done[A_RESET], (unsigned long long)n->reset_owed,
+           (unsigned long long)n->reset_abandoned, (unsigned long long)n->reset_connecting);
+    printf("  closes        %llu (after the last byte came back)\n",
+           (unsigned long long)n->done[A_CLOSE]);
+    printf("  client CPU    %.1f s\n", cpu_seconds());
+    if (failures == 0) {
+        printf("  failures      none\n");
+    } else {
+        printf("  FAILURES      %llu:", (unsigned long long)failures);
+        const char *sep = " ";
+        for (int k = 0; k < X_KINDS; k++) {
+            if (n->failed[k] == 0) continue;
+            printf("%s%llu %s", sep, (unsigned long long)n->failed[k],
+                   failure_name((enum failure)k));
+            sep = ", ";
+        }
+        printf("\n");
+    }
+    if (signals_seen) printf("  (interrupted)\n");
+
+    if (failures == 0 && !early)
+        printf("%s: PASS: %llu bytes verified on %llu connections; no byte lost, reordered or "
+               "corrupted, no connection dropped, no stall\n",
+               progname, (unsigned long long)n->bytes_verified, (unsigned long long)n->opened);
+    else
+        printf("%s: FAIL: %s%llu failures (%llu lost, %llu reordered, %llu corrupted, %llu extra, "
+               "%llu closed, %llu reset, %llu connect, %llu stalled)\n",
+               progname,
+               C.server_gone ? "the server went away; "
+               : early       ? "the server stopped answering; "
+                             : "",
+               (unsigned long long)failures, (unsigned long long)n->failed[X_LOST],
+               (unsigned long long)n->failed[X_REORDERED],
+               (unsigned long long)n->failed[X_CORRUPTED], (unsigned long long)n->failed[X_EXTRA],
+               (unsigned long long)n->failed[X_CLOSED], (unsigned long long)n->failed[X_RESET],
+               (unsigned long long)n->failed[X_CONNECT], (unsigned long long)n->failed[X_STALLED]);
+    fflush(stdout);
+    return failures + (uint64_t)early;
+}
+
+int main(int argc, char **argv) {
+    parse_args(argc, argv, &C.cfg);
+    setup();
+    int64_t elapsed_ms;
+    int early = run(&elapsed_ms);
+    return report(elapsed_ms, early) ? 1 : 0;
+}
