@@ -3,7 +3,10 @@
  * and the peer address in it (net.c: net_addr_format).
  *
  * Input: 1 byte address family selector, 2 bytes port, 16 bytes address,
- * the rest is the message as one read() returned it. Every line must be
+ * the rest is the message as one read() returned it. Only the first 256
+ * bytes of a message are ever read, so when the selector is odd and the
+ * message is long enough, its last 8 bytes claim a larger length (up to
+ * 2^64 - 1: a 20-digit count) to reach the longest line. Every line must be
  * exactly what the format promises, whatever the bytes:
  *   - one line: a single '\n', at the end; every other byte printable ASCII
  *     (nothing a client sends can forge a line, a field or a terminal escape);
@@ -120,6 +123,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memcpy(peer.ip, data + 3, 16);
     const unsigned char *msg = data + 19;
     size_t len = size - 19;
+    if ((data[0] & 1) && len >= CLF_MAX_MESSAGE + 1 + 8) { /* a claimed length */
+        uint64_t claim;
+        memcpy(&claim, msg + len - 8, 8);
+        if (claim > len) len = (size_t)claim;
+    }
 
     char *line = malloc(CLF_LINE_MAX); /* exactly the promised bound */
     CHECK(line != NULL);
