@@ -12,16 +12,27 @@
 #define DIAG_NEEDLE 32         /* bytes compared at each place */
 #define DIAG_MIN    4          /* fewer bytes than this cannot be placed with confidence */
 
+/* Words are laid out in memory as the machine stores them: the same bytes for the sender and
+ * the receiver, which run in one process. Whole words are copied at once; a word cut by the
+ * start or end of the range goes through the same layout, so the stream does not depend on
+ * where it is cut. */
 void stream_fill(uint64_t key, uint64_t offset, unsigned char *out, size_t len) {
     while (len > 0) {
+        uint64_t word = mix64(key + (offset >> 3) * RNG_GOLDEN);
         unsigned skip = (unsigned)(offset & 7);
-        uint64_t word = mix64(key + (offset >> 3) * RNG_GOLDEN) >> (8 * skip);
+        if (skip == 0 && len >= 8) {
+            memcpy(out, &word, 8);
+            out += 8;
+            offset += 8;
+            len -= 8;
+            continue;
+        }
+        unsigned char bytes[8];
+        memcpy(bytes, &word, 8);
         size_t take = 8 - skip;
         if (take > len) take = len;
-        for (size_t i = 0; i < take; i++) {
-            *out++ = (unsigned char)word;
-            word >>= 8;
-        }
+        memcpy(out, bytes + skip, take);
+        out += take;
         offset += take;
         len -= take;
     }

@@ -2,8 +2,8 @@
  * stream.h - the bytes a connection sends, and the check of what comes back.
  *
  * Each connection sends a pseudo-random stream that depends on its key alone, and any byte of
- * it can be computed from its offset (a counter-based generator: byte i comes from
- * mix64(key + (i / 8) * golden)). The sender generates the bytes at its offset; the receiver
+ * it can be computed from its offset (a counter-based generator: the 8 bytes at offset 8k are
+ * the word mix64(key + k * golden)). The sender generates the bytes at its offset; the receiver
  * regenerates them at its own offset and compares. Nothing sent is kept, however much is in
  * flight, and a byte that comes back lost, out of order, from another connection or flipped
  * cannot match by accident.
