@@ -28,7 +28,8 @@ SUB         := --no-print-directory CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDF
 BACKEND     ?=
 
 .PHONY: all steps final test test-kqueue test-steps test-final test-bench test-deps \
-        bench bench-deps check-macos format format-check lint clean help flags \
+        bench bench-deps check-macos fuzz fuzz-short chaos soak memcheck \
+        format format-check lint clean help flags \
         $(addprefix step-,$(STEP_NUMS)) $(addprefix diff-,$(STEP_NUMS))
 
 all: steps final ## build every step and the final server
@@ -87,6 +88,29 @@ bench-deps: ## install the benchmark peers' toolchains (Debian/Ubuntu) or name t
 check-macos: ## compile and link every stage for x86_64 and arm64 macOS (zig cc)
 	@tools/check-macos
 
+# --- hardening -----------------------------------------------------------------
+FUZZ_SECONDS ?= 60
+DURATION     ?= 600
+
+fuzz: ## run every libFuzzer target FUZZ_SECONDS (default 60) from its seed corpus
+	@$(MAKE) --no-print-directory -C tests/fuzz fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+fuzz-short: ## the CI version of make fuzz: each target about 20 s
+	@$(MAKE) --no-print-directory -C tests/fuzz fuzz-short
+
+chaos: flags ## parrot-chaos against final/ (both backends) for 30 s each: every byte checked
+	@$(MAKE) $(SUB) -C final backends
+	@$(MAKE) $(SUB) -C tools/chaos
+	@for b in epoll kqueue; do \
+	    tools/chaos/chaos-run -d 30s -- final/build/$$b/parrot -port 0 -log /dev/null || exit 1; \
+	done
+
+soak: ## final/ under parrot-chaos for DURATION seconds (default 600), RSS and descriptors watched
+	@tools/soak $(DURATION)
+
+memcheck: ## final/ (both backends) under valgrind memcheck through a short real workload
+	@tools/memcheck
+
 # --- reading the workshop -----------------------------------------------------
 $(addprefix diff-,$(STEP_NUMS)): diff-%: ## what step NN changed: make diff-05
 	@tools/stepdiff $$(printf '%02d' $$(( 1$* - 101 ))) $*
@@ -110,7 +134,7 @@ lint: format-check ## format check plus cppcheck
 
 # --- cleaning -----------------------------------------------------------------
 clean-products:
-	@for d in $(STEP_DIRS) final $(addprefix tests/,$(TEST_SUITES)) $(wildcard tools/bench); do \
+	@for d in $(STEP_DIRS) final $(addprefix tests/,$(TEST_SUITES)) $(wildcard tests/fuzz tools/bench tools/chaos); do \
 	    [ -f $$d/Makefile ] && $(MAKE) --no-print-directory -C $$d clean >/dev/null; \
 	done; true
 
