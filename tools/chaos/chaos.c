@@ -319,8 +319,8 @@ static int poll_timeout(int64_t end_ms) {
     return until <= C.now_ms ? 0 : (int)(until - C.now_ms);
 }
 
-/* Stalled connections fail one by one; when every connection waiting for the server is
- * stalled and nothing moved anywhere for -stall, the server has stopped answering. */
+/* Stalled connections fail one by one. When one has stalled and nothing at all came back on
+ * any connection for -stall either, the server has stopped answering and the run ends. */
 static int check_stalls(void) {
     uint32_t waiting = 0, stalled = 0;
     for (uint32_t i = 0; i < C.nslots; i++) {
@@ -329,8 +329,7 @@ static int check_stalls(void) {
         stalled += w == 2;
     }
     if (stalled == 0) return 0;
-    int dead =
-        stalled == waiting && C.now_ms - C.last_progress_ms >= (int64_t)(C.cfg.stall_s * 1000);
+    int dead = C.now_ms - C.last_progress_ms >= (int64_t)(C.cfg.stall_s * 1000);
     if (dead)
         chaos_warn("the server stopped answering: %u connections waiting, nothing back on any "
                    "for %.1f s",

@@ -282,7 +282,9 @@ static void advance(struct conn *c) {
 
 static void connected(struct conn *c) {
     c->state = S_OPEN;
-    c->progress_ms = c->traffic_ms = C.last_progress_ms = C.now_ms;
+    /* Not progress of the server's: the kernel finishes handshakes into the listen backlog
+     * whether the server is running or frozen. Only bytes and end of file count. */
+    c->progress_ms = c->traffic_ms = C.now_ms;
     C.n.connected++;
     start_action(c);
     advance(c);
