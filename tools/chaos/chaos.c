@@ -181,7 +181,7 @@ static void parse_args(int argc, char **argv, struct config *cfg) {
             exit(0);
         }
         static const char *const known[] = {
-            "host", "port", "c", "d", "seed", "max-size", "storm", "stall", "idle-timeout", NULL};
+            "host", "port", "c", "d", "seed", "storm", "stall", "max-size", "idle-timeout", NULL};
         int ok = 0;
         for (int k = 0; known[k]; k++)
             ok |= strcmp(name, known[k]) == 0;
@@ -470,8 +470,8 @@ static uint64_t report(int64_t elapsed_ms, int early) {
            (unsigned long long)n->done[A_BURST], (unsigned long long)n->burst_writes);
     printf("  drips         %llu (tiny writes with pauses between them)\n",
            (unsigned long long)n->done[A_DRIP]);
-    printf("  slow readers  %llu, not reading for %.1f s in all; %llu of them wrote until every "
-           "buffer was full and the server had stopped reading\n",
+    printf("  slow readers  %llu, not reading for %.1f s in all; %llu of them wrote until a write "
+           "was refused (every buffer on the way full)\n",
            (unsigned long long)n->done[A_SLOW_READER], (double)n->paused_ms / 1000,
            (unsigned long long)n->slow_pushed);
     printf("  flow control  %llu writes refused with EAGAIN (expected, not a failure)\n",
@@ -493,6 +493,9 @@ static uint64_t report(int64_t elapsed_ms, int early) {
            (unsigned long long)n->reset_abandoned, (unsigned long long)n->reset_connecting);
     printf("  closes        %llu (after the last byte came back)\n",
            (unsigned long long)n->done[A_CLOSE]);
+    printf("  longest wait  %.3f s for a byte owed (after a slow reader's pause, not counting "
+           "as long again as it paused)\n",
+           (double)n->longest_wait_ms / 1000);
     printf("  client CPU    %.1f s\n", cpu_seconds());
     if (failures == 0) {
         printf("  failures      none\n");

@@ -83,6 +83,7 @@ struct counters {
     uint64_t burst_writes, pushback, slow_pushed;
     uint64_t small_rcvbuf, small_sndbuf;
     uint64_t paused_ms, idle_ms;
+    uint64_t longest_wait_ms; /* the longest any connection waited for a byte it was owed */
     uint64_t reset_owed, reset_abandoned, reset_connecting;
     uint64_t idle_closed; /* closed by the server after -idle-timeout: expected */
     uint64_t failed[X_KINDS];
