@@ -232,7 +232,16 @@ static pid_t spawn(const char *path, const char *const *args, int out_fd, int er
         long maxfd = sysconf(_SC_OPEN_MAX);
         for (int fd = 3; fd < maxfd && fd < 65536; fd++)
             close(fd);
-        signal(SIGPIPE, SIG_DFL);
+        /* Start the server as a shell would start it in a terminal: every
+         * signal at its default and none blocked. A test runner started in
+         * the background inherits SIGINT and SIGQUIT ignored, and an ignored
+         * disposition survives exec: without this, "SIGINT stops the
+         * server" would depend on how the tests were launched. */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int sig = 1; sig < 32; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
         execv(path, (char *const *)argv);
         dprintf(2, "harness: execv %s: %s\n", path, strerror(errno));
         _exit(127);
