@@ -93,8 +93,9 @@ static void usage(FILE *out) {
             "  -storm N            most connections in one connect storm, 0 for none\n"
             "                      (default 100; one storm every 1 to 10 s)\n"
             "  -max-size BYTES     largest round trip (default 1048576)\n"
-            "  -stall TIME         bytes owed and nothing back for this long is a failure\n"
-            "                      (default 10s)\n"
+            "  -stall TIME         nothing back on any connection for this long while bytes\n"
+            "                      are owed: the server stopped answering (default 10s); one\n"
+            "                      connection alone fails after 3 x TIME\n"
             "  -idle-timeout TIME  the server's -idle-timeout, if it has one: a connection idle\n"
             "                      that long may be closed (default 0: none may be)\n"
             "  -h, -help           print this help\n"
@@ -319,23 +320,26 @@ static int poll_timeout(int64_t end_ms) {
     return until <= C.now_ms ? 0 : (int)(until - C.now_ms);
 }
 
-/* Stalled connections fail one by one. When one has stalled and nothing at all came back on
- * any connection for -stall either, the server has stopped answering and the run ends. */
+/* When a connection has waited -stall and nothing at all came back on any connection for
+ * -stall either, the server has stopped answering: every connection waiting that long fails,
+ * and the run ends. Otherwise a connection fails alone after STALL_ALONE x -stall. */
 static int check_stalls(void) {
-    uint32_t waiting = 0, stalled = 0;
+    uint32_t waiting = 0, late = 0, stalled = 0;
     for (uint32_t i = 0; i < C.nslots; i++) {
         int w = conn_waiting(&C.conns[i]);
         waiting += w != 0;
-        stalled += w == 2;
+        late += w >= 2;
+        stalled += w == 3;
     }
-    if (stalled == 0) return 0;
+    if (late == 0) return 0;
     int dead = C.now_ms - C.last_progress_ms >= (int64_t)(C.cfg.stall_s * 1000);
+    if (!dead && stalled == 0) return 0;
     if (dead)
         chaos_warn("the server stopped answering: %u connections waiting, nothing back on any "
                    "for %.1f s",
                    waiting, (double)(C.now_ms - C.last_progress_ms) / 1000);
     for (uint32_t i = 0; i < C.nslots; i++)
-        if (conn_waiting(&C.conns[i]) == 2) conn_fail_stalled(&C.conns[i]);
+        if (conn_waiting(&C.conns[i]) >= (dead ? 2 : 3)) conn_fail_stalled(&C.conns[i]);
     return dead;
 }
 

@@ -115,7 +115,15 @@ void conn_open(struct conn *c, enum seed_kind kind, uint32_t a, uint32_t b);
 short conn_interest(const struct conn *c);
 void conn_event(struct conn *c, short revents);
 void conn_tick(struct conn *c);
-int conn_waiting(struct conn *c); /* 0 not waiting for the server, 1 waiting, 2 stalled */
+/* Is the connection waiting for the server? 0 no; 1 yes; 2 for -stall or more; 3 for
+ * STALL_ALONE x -stall or more: it has stalled, whatever the others do. The factor is Linux
+ * TCP's: on loopback a receiver short of buffer memory drops segments, and after a slow
+ * reader's pause the sender's backed-off retransmission timer alone held one connection's
+ * echo for more than 10 s (1 connection in 5 minutes; with a thread-per-connection server
+ * too, after longer pauses). A server that stops answering is caught after -stall, when
+ * nothing comes back on any connection. */
+#define STALL_ALONE 3
+int conn_waiting(struct conn *c);
 void conn_fail_stalled(struct conn *c);
 void conn_fail_unfinished(struct conn *c, double drain_s);
 void conn_drain(struct conn *c);

@@ -549,10 +549,10 @@ int conn_waiting(struct conn *c) {
         if (c->progress_ms < C.now_ms) c->progress_ms = C.now_ms; /* the clock starts now */
         return 0;
     }
-    int64_t waited = C.now_ms - c->progress_ms;
+    int64_t waited = C.now_ms - c->progress_ms, stall = (int64_t)(C.cfg.stall_s * 1000);
     if (waited > 0 && (uint64_t)waited > C.n.longest_wait_ms)
         C.n.longest_wait_ms = (uint64_t)waited;
-    return waited >= (int64_t)(C.cfg.stall_s * 1000) ? 2 : 1;
+    return waited >= STALL_ALONE * stall ? 3 : waited >= stall ? 2 : 1;
 }
 
 void conn_fail_unfinished(struct conn *c, double drain_s) {
