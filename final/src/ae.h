@@ -6,8 +6,13 @@
  * The loop watches descriptors for readability and writability, delivers
  * signals as ordinary events (never through an async handler), keeps one
  * deadline for timed work, and calls a hook once per turn before it sleeps.
- * Interest is level-triggered: a descriptor stays reported for as long as it
- * is ready, so a handler may do one read per event and come back later.
+ *
+ * A descriptor may be reported only when something new happens on it
+ * (epoll is used edge-triggered: see ae_epoll.c for why). So a handler
+ * reads until a read comes back short, which empties a stream socket, or,
+ * to give others a turn first, calls ae_rearm to be called again on the
+ * next turn. Writing is the same: after a short write, the next report
+ * comes when the socket has room again.
  */
 #ifndef PARROT_AE_H
 #define PARROT_AE_H
@@ -32,6 +37,10 @@ void ae_free(ae_loop *loop);
  * none if the mask does not change. Returns -1 with errno set on failure. */
 int ae_watch(ae_loop *loop, int fd, int mask, ae_file_proc *proc);
 int ae_mask(const ae_loop *loop, int fd);
+
+/* The handler stopped reading fd before it was empty (a read filled all it
+ * asked for): report it again on the next turn, after the others. */
+int ae_rearm(ae_loop *loop, int fd);
 
 /* Deliver signo through the loop: proc runs from the loop, like any event. */
 int ae_watch_signal(ae_loop *loop, int signo, ae_signal_proc *proc);

@@ -12,9 +12,14 @@
  * enough to stay in cache. */
 #define AE_BATCH 1024
 
+/* Set with AE_READABLE by an edge-triggered backend when the peer has sent
+ * all it will send (or the socket failed): the report may be the last one,
+ * so the core keeps repeating it until the handler has read to the end. */
+#define AE_PEER_DONE 8
+
 typedef struct ae_fired {
     int fd;   /* descriptor, or signal number when mask is AE_SIGNAL */
-    int mask; /* AE_READABLE | AE_WRITABLE, or AE_SIGNAL */
+    int mask; /* AE_READABLE | AE_WRITABLE [| AE_PEER_DONE], or AE_SIGNAL */
 } ae_fired;
 
 typedef struct ae_api ae_api; /* the backend's private state */
@@ -23,6 +28,9 @@ ae_api *ae_api_create(void);
 void ae_api_free(ae_api *api);
 /* Change fd's interest from old_mask to new_mask (they differ). */
 int ae_api_set(ae_api *api, int fd, int old_mask, int new_mask);
+/* Report fd (watched for mask) on the next wait if it is ready now. Nothing
+ * to do for a level-triggered backend, which reports it anyway. */
+int ae_api_rearm(ae_api *api, int fd, int mask);
 int ae_api_watch_signal(ae_api *api, int signo);
 /* Wait up to timeout_ms (-1: forever) and fill fired[]. Returns the count,
  * 0 on timeout or interruption, -1 with errno set on failure. */

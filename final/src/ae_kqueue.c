@@ -5,7 +5,9 @@
  *
  * kqueue keeps one filter per direction, so a change of interest adds or
  * deletes EVFILT_READ and EVFILT_WRITE separately, both in one kevent()
- * call. Filters stay level-triggered (no EV_CLEAR), as with epoll.
+ * call. Filters stay level-triggered (no EV_CLEAR): a ready socket is
+ * reported on every wait, so there is nothing to re-arm, and the fairness
+ * that made ae_epoll.c edge-triggered has only been measured on Linux.
  */
 #include "platform.h"
 
@@ -55,6 +57,11 @@ int ae_api_set(ae_api *api, int fd, int old_mask, int new_mask) {
     if (added & AE_WRITABLE) EV_SET(&changes[n++], fd, EVFILT_WRITE, EV_ADD, 0, 0, NULL);
     if (removed & AE_WRITABLE) EV_SET(&changes[n++], fd, EVFILT_WRITE, EV_DELETE, 0, 0, NULL);
     return kevent(api->kq, changes, n, NULL, 0, NULL) == -1 ? -1 : 0;
+}
+
+int ae_api_rearm(ae_api *api, int fd, int mask) {
+    (void)api, (void)fd, (void)mask;
+    return 0;
 }
 
 int ae_api_watch_signal(ae_api *api, int signo) {

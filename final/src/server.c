@@ -89,6 +89,15 @@ static int again(int err) {
     return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
 }
 
+/* A read that filled all it asked for may have left more behind, and the
+ * loop reports a socket only when something new arrives: ask to be called
+ * again next turn, after the other clients, rather than read on now. */
+static ssize_t read_some(int fd, char *dst, size_t want) {
+    ssize_t n = read(fd, dst, want);
+    if (n == (ssize_t)want) ae_rearm(srv.loop, fd);
+    return n;
+}
+
 /* --- idle clients -------------------------------------------------------- */
 
 /* The list is ordered by last activity, so moving a client to its end is
@@ -178,7 +187,7 @@ static void read_end(int fd, ssize_t n) {
 static ssize_t conn_read(int fd) {
     conn *c = &srv.conns[fd];
     if (c->out == NULL) {
-        ssize_t n = read(fd, rbuf, srv.read_size);
+        ssize_t n = read_some(fd, rbuf, srv.read_size);
         if (n <= 0) {
             read_end(fd, n);
             return n == -1 && again(errno) ? -1 : 0;
@@ -217,7 +226,7 @@ static ssize_t conn_read(int fd) {
         conn_close(fd);
         return 0;
     }
-    ssize_t n = read(fd, dst, want);
+    ssize_t n = read_some(fd, dst, want);
     if (n <= 0) {
         read_end(fd, n);
         return n == -1 && again(errno) ? -1 : 0;

@@ -14,7 +14,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -146,4 +148,30 @@ int file_lines(const char *path) {
         n += c == '\n';
     fclose(f);
     return n;
+}
+
+static char process_state(pid_t pid) {
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    cr_assert(f != NULL, "%s: %s (these tests need /proc)", path, strerror(errno));
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    const char *end = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
+    cr_assert(end != NULL && end[1] == ' ', "%s: unexpected format", path);
+    return end[2];
+}
+
+void freeze(h_server *s) {
+    cr_assert(eq(int, kill(s->pid, SIGSTOP), 0), "kill SIGSTOP: %s", strerror(errno));
+    long long deadline = h_now_ms() + H_DEADLINE_MS;
+    while (process_state(s->pid) != 'T') {
+        cr_assert(lt(i64, h_now_ms(), deadline), "the server did not stop");
+        sched_yield();
+    }
+}
+
+void thaw(h_server *s) {
+    cr_assert(eq(int, kill(s->pid, SIGCONT), 0), "kill SIGCONT: %s", strerror(errno));
 }

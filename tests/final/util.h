@@ -29,6 +29,12 @@ int served(int fd, const char *msg);
 /* Poll until the server holds n descriptors or fewer (or the deadline). */
 int wait_fds_at_most(h_server *s, int n, int deadline_ms);
 
+/* Stop the server with SIGSTOP and wait until it is stopped (it then reads
+ * nothing, while the kernel still queues what clients send it); resume it
+ * with SIGCONT. Through /proc: Linux only, like the descriptor counts. */
+void freeze(h_server *s);
+void thaw(h_server *s);
+
 /* Wait ms milliseconds without busy-waiting. Only for measuring over a
  * window (CPU use), never to wait for something to happen. */
 void window_ms(int ms);
