@@ -259,7 +259,10 @@ static struct kql_fd *kql_fd_new(struct kql_kq *kq, int fd) {
 /* Forget a record. remove_from_epoll is false when the epoll set is going away anyway, or
  * belongs to the parent of a forked child (removing it there would remove it for the parent). */
 static void kql_fd_free(struct kql_fd *r, bool remove_from_epoll) {
-    if (remove_from_epoll && r->mask) epoll_ctl(r->kq->epfd, EPOLL_CTL_DEL, r->fd, NULL);
+    /* This fails only when the number no longer names the registered file: closed behind the
+     * layer's back (epoll then dropped the registration itself) or reused by dup2 (the old
+     * file's registration cannot be named any more). Either way there is nothing left to do. */
+    if (remove_from_epoll && r->mask) (void)epoll_ctl(r->kq->epfd, EPOLL_CTL_DEL, r->fd, NULL);
     struct kql_fd **p = &kql_slots[r->fd].fds;
     while (*p != r)
         p = &(*p)->same_fd;
@@ -443,7 +446,8 @@ static int kql_change_signal(struct kql_kq *kq, const struct kevent *kev) {
         kn->on = false;
         kql_sig_refs[signo]--;
         kql_sig_apply(signo);
-        if (--kq->nsigs == 0) epoll_ctl(kq->epfd, EPOLL_CTL_DEL, kql_wake_fd, NULL);
+        /* The eventfd is the layer's own and registered here: removing it cannot fail. */
+        if (--kq->nsigs == 0) (void)epoll_ctl(kq->epfd, EPOLL_CTL_DEL, kql_wake_fd, NULL);
         return 0;
     }
     if (!kn->on && !(kev->flags & EV_ADD)) return ENOENT;
@@ -461,7 +465,7 @@ static int kql_change_signal(struct kql_kq *kq, const struct kevent *kev) {
                 err = errno;
             if (err) {
                 kql_sig_refs[signo]--;
-                if (kq->nsigs == 0) epoll_ctl(kq->epfd, EPOLL_CTL_DEL, kql_wake_fd, NULL);
+                if (kq->nsigs == 0) (void)epoll_ctl(kq->epfd, EPOLL_CTL_DEL, kql_wake_fd, NULL);
                 return err;
             }
         }
@@ -593,8 +597,10 @@ static int kql_report_fd(struct kql_fd *r, uint32_t ev, struct kevent *out, int 
     if (!r->rd.on && !r->wr.on) {
         kql_fd_free(r, true);
     } else if (rearm && r->mask && r->mask == before) {
+        /* Fails only if the descriptor was closed behind the layer's back, and then there is
+         * nothing more to report. kevent() has already delivered its events: no error to give. */
         struct epoll_event e = {.events = r->mask, .data.ptr = r};
-        epoll_ctl(r->kq->epfd, EPOLL_CTL_MOD, r->fd, &e);
+        (void)epoll_ctl(r->kq->epfd, EPOLL_CTL_MOD, r->fd, &e);
     }
     return n;
 }
@@ -628,7 +634,7 @@ static int kql_report_signals(struct kql_kq *kq, struct kevent *out, int room) {
         if (kql_knote_after(kn) && !kn->on) {
             kql_sig_refs[signo]--;
             kql_sig_apply(signo);
-            if (--kq->nsigs == 0) epoll_ctl(kq->epfd, EPOLL_CTL_DEL, kql_wake_fd, NULL);
+            if (--kq->nsigs == 0) (void)epoll_ctl(kq->epfd, EPOLL_CTL_DEL, kql_wake_fd, NULL);
         }
     }
     kq->sig_gen = gen;
