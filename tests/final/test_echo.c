@@ -135,64 +135,45 @@ Test(echo, half_close_with_nothing_pending_closes_at_once, .timeout = 20) {
 
 /* A server that waits for "something new arrived" (epoll's edge-triggered
  * mode) must not leave data behind when one read does not take it all and
- * nothing more comes. Freezing the server lets 12 KiB pile up in its socket
- * before it reads; -max-pending 4096 makes each read take 4 KiB. */
-Test(echo, data_queued_beyond_one_read_is_all_echoed, .timeout = 20) {
-    h_server *s = start(NULL, "-log", "off", "-max-pending", "4096", NULL);
+ * nothing more comes, nor miss an end of file that came with the last
+ * bytes. Freezing the server (SIGSTOP) queues `len` bytes, and the end of
+ * file if `eof`, in its socket before it reads; all must come back, then
+ * the server's own end of file. */
+static void queued_while_frozen(const char *max_pending, size_t len, int eof) {
+    h_server *s = start(NULL, "-log", "off", "-max-pending", max_pending, NULL);
     int fd = h_connect(s->port);
     echo_ok(fd, "ping"); /* accepted and watched before the freeze */
-    enum { SIZE = 12 * 1024 };
-    static char sent[SIZE], got[SIZE];
-    h_fill_pattern(sent, SIZE, 11);
+    char *sent = malloc(len), *got = malloc(len);
+    cr_assert(sent && got);
+    h_fill_pattern(sent, len, (unsigned)len);
     freeze(s);
-    h_send_all(fd, sent, SIZE);
+    h_send_all(fd, sent, len);
+    if (eof) h_shutdown_write(fd);
     thaw(s);
-    cr_assert(eq(sz, h_recv_exact(fd, got, SIZE, H_DEADLINE_MS), SIZE));
-    cr_assert(eq(int, memcmp(sent, got, SIZE), 0));
+    cr_assert(eq(sz, h_recv_exact(fd, got, len, H_DEADLINE_MS), len));
+    cr_assert(eq(int, memcmp(sent, got, len), 0));
+    if (eof) {
+        size_t extra = 0;
+        cr_assert(h_wait_eof(fd, H_DEADLINE_MS, &extra), "the server never closed");
+        cr_assert(eq(sz, extra, 0));
+    }
     close(fd);
+    free(sent);
+    free(got);
     h_kill(s);
 }
 
-/* End of file that arrives together with the last bytes: the server reads
- * the bytes, echoes them, and must still notice the end and close, though
- * nothing new arrives after it. */
+/* -max-pending 4096 makes each read take at most 4 KiB of the 12 KiB. */
+Test(echo, data_queued_beyond_one_read_is_all_echoed, .timeout = 20) {
+    queued_while_frozen("4096", 12 * 1024, 0);
+}
+
 Test(echo, eof_arriving_with_the_last_bytes_is_seen, .timeout = 20) {
-    h_server *s = start(NULL, "-log", "off", NULL);
-    int fd = h_connect(s->port);
-    echo_ok(fd, "ping");
-    freeze(s);
-    h_send_all(fd, "last words", 10);
-    h_shutdown_write(fd);
-    thaw(s);
-    char got[10];
-    cr_assert(eq(sz, h_recv_exact(fd, got, sizeof(got), H_DEADLINE_MS), sizeof(got)));
-    cr_assert(eq(int, memcmp(got, "last words", sizeof(got)), 0));
-    size_t extra = 0;
-    cr_assert(h_wait_eof(fd, H_DEADLINE_MS, &extra), "the server never closed");
-    cr_assert(eq(sz, extra, 0));
-    close(fd);
-    h_kill(s);
+    queued_while_frozen("1048576", 10, 1);
 }
 
-/* Both at once: more than one read's worth, then end of file. */
 Test(echo, queued_data_then_eof_all_echoed_then_closed, .timeout = 20) {
-    h_server *s = start(NULL, "-log", "off", "-max-pending", "4096", NULL);
-    int fd = h_connect(s->port);
-    echo_ok(fd, "ping");
-    enum { SIZE = 12 * 1024 };
-    static char sent[SIZE], got[SIZE];
-    h_fill_pattern(sent, SIZE, 12);
-    freeze(s);
-    h_send_all(fd, sent, SIZE);
-    h_shutdown_write(fd);
-    thaw(s);
-    cr_assert(eq(sz, h_recv_exact(fd, got, SIZE, H_DEADLINE_MS), SIZE));
-    cr_assert(eq(int, memcmp(sent, got, SIZE), 0));
-    size_t extra = 0;
-    cr_assert(h_wait_eof(fd, H_DEADLINE_MS, &extra), "the server never closed");
-    cr_assert(eq(sz, extra, 0));
-    close(fd);
-    h_kill(s);
+    queued_while_frozen("4096", 12 * 1024, 1);
 }
 
 Test(echo, resets_mid_transfer_leave_the_server_serving, .timeout = 30) {
