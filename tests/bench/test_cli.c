@@ -94,7 +94,7 @@ Test(cli, bad_message_sizes) {
 Test(cli, bad_times) {
     expect_usage_error((const char *[]){"-d", "0", NULL}, "for flag -d");
     expect_usage_error((const char *[]){"-d", "ten", NULL}, "invalid value \"ten\" for flag -d");
-    expect_usage_error((const char *[]){"-d", "5h", NULL}, "for flag -d");
+    expect_usage_error((const char *[]){"-d", "5d", NULL}, "for flag -d");
     expect_usage_error((const char *[]){"-w", "-1", NULL}, "invalid value \"-1\" for flag -w");
 }
 

@@ -25,6 +25,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "goflags.h"
 #include "hist.h"
 #include "poller.h"
 #include "procstat.h"
@@ -94,44 +95,9 @@ static void usage(FILE *out) {
             "  -json         print one JSON line instead of the table\n"
             "  -h, -help     print this help\n"
             "\n"
-            "TIME is seconds, or a number with a unit: 500ms, 10s, 1m.\n"
+            "TIME is seconds, or a number with a unit: 500ms, 10s, 1m, 1h.\n"
             "Exit status: 0 ok, 1 the run failed or saw errors, 2 bad usage.\n",
             progname);
-}
-
-static void usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    usage(stderr);
-    exit(2);
-}
-
-static int parse_long(const char *s, long min, long max, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < min || v > max) return -1;
-    *out = v;
-    return 0;
-}
-
-/* "10", "2.5", "500ms", "10s", "1m" -> seconds. */
-static int parse_time(const char *s, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !(v >= 0) || v > 86400.0 * 365) return -1;
-    if (strcmp(end, "ms") == 0)
-        v /= 1000;
-    else if (strcmp(end, "m") == 0)
-        v *= 60;
-    else if (strcmp(end, "s") != 0 && *end != '\0')
-        return -1;
-    *out = v;
-    return 0;
 }
 
 static void parse_args(int argc, char **argv, struct config *cfg) {
@@ -144,79 +110,47 @@ static void parse_args(int argc, char **argv, struct config *cfg) {
                            .duration_s = -1,
                            .batch = 64};
     int conns_given = 0;
-
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (arg[0] != '-' || arg[1] == '\0') usage_error("unexpected argument: %s", arg);
-        const char *name = arg + 1;
-        if (*name == '-') name++; /* -flag and --flag are the same, as in Go */
-        char namebuf[32];
-        const char *value = NULL;
-        const char *eq = strchr(name, '=');
-        if (eq) {
-            size_t len = (size_t)(eq - name);
-            if (len >= sizeof namebuf) usage_error("flag provided but not defined: %s", arg);
-            memcpy(namebuf, name, len);
-            namebuf[len] = '\0';
-            name = namebuf;
-            value = eq + 1;
-        }
-
-        if (strcmp(name, "h") == 0 || strcmp(name, "help") == 0) {
-            usage(stdout);
-            exit(0);
-        }
-        if (strcmp(name, "json") == 0) {
-            if (value && strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
-                usage_error("invalid boolean value \"%s\" for -json", value);
-            cfg->json = !value || strcmp(value, "true") == 0;
-            continue;
-        }
-
-        static const char *const with_value[] = {"host", "port", "c",     "s",   "w",
-                                                 "d",    "idle", "batch", "pid", NULL};
-        int known = 0;
-        for (int k = 0; with_value[k]; k++)
-            known |= strcmp(name, with_value[k]) == 0;
-        if (!known) usage_error("flag provided but not defined: -%s", name);
-        if (!value) {
-            if (i + 1 >= argc) usage_error("flag needs an argument: -%s", name);
-            value = argv[++i];
-        }
-
+    static const char *const valued[] = {"host", "port", "c",     "s",   "w",
+                                         "d",    "idle", "batch", "pid", NULL};
+    static const char *const bools[] = {"json", NULL};
+    goflags f = {.argc = argc, .argv = argv, .usage = usage, .valued = valued, .bools = bools};
+    const char *name, *value;
+    while (goflags_next(&f, &name, &value)) {
         int bad = 0;
-        if (strcmp(name, "host") == 0) {
+        if (strcmp(name, "json") == 0) {
+            cfg->json = goflags_bool(value);
+        } else if (strcmp(name, "host") == 0) {
             bad = *value == '\0';
             cfg->host = value;
         } else if (strcmp(name, "port") == 0) {
-            bad = parse_long(value, 1, 65535, &cfg->port_num) != 0;
+            bad = goflags_long(value, 1, 65535, &cfg->port_num) != 0;
             cfg->port = value;
         } else if (strcmp(name, "c") == 0) {
-            bad = parse_long(value, 1, MAX_CONNS, &cfg->conns) != 0;
+            bad = goflags_long(value, 1, MAX_CONNS, &cfg->conns) != 0;
             conns_given = 1;
         } else if (strcmp(name, "s") == 0) {
-            bad = parse_long(value, 1, MAX_SIZE, &cfg->size) != 0;
+            bad = goflags_long(value, 1, MAX_SIZE, &cfg->size) != 0;
         } else if (strcmp(name, "w") == 0) {
-            bad = parse_time(value, &cfg->warmup_s) != 0;
+            bad = goflags_time(value, &cfg->warmup_s) != 0;
         } else if (strcmp(name, "d") == 0) {
-            bad = parse_time(value, &cfg->duration_s) != 0;
+            bad = goflags_time(value, &cfg->duration_s) != 0;
         } else if (strcmp(name, "idle") == 0) {
-            bad = parse_long(value, 1, MAX_CONNS, &cfg->idle) != 0;
+            bad = goflags_long(value, 1, MAX_CONNS, &cfg->idle) != 0;
         } else if (strcmp(name, "batch") == 0) {
-            bad = parse_long(value, 1, MAX_CONNS, &cfg->batch) != 0;
+            bad = goflags_long(value, 1, MAX_CONNS, &cfg->batch) != 0;
         } else if (strcmp(name, "pid") == 0) {
-            bad = parse_long(value, 1, INT_MAX, &cfg->pid) != 0;
+            bad = goflags_long(value, 1, INT_MAX, &cfg->pid) != 0;
         }
-        if (bad) usage_error("invalid value \"%s\" for flag -%s", value, name);
+        if (bad) goflags_bad_value(&f, name, value);
     }
 
     if (cfg->idle && conns_given)
-        usage_error("-c and -idle cannot be used together (-idle N sets the connections)");
+        goflags_fail(&f, "-c and -idle cannot be used together (-idle N sets the connections)");
     if (cfg->idle) cfg->conns = cfg->idle;
     if (cfg->duration_s < 0)
         cfg->duration_s = cfg->idle ? 0 : 10;
     else if (!cfg->idle && cfg->duration_s == 0)
-        usage_error("invalid value \"0\" for flag -d: the measured time must be above 0");
+        goflags_fail(&f, "invalid value \"0\" for flag -d: the measured time must be above 0");
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -17,6 +17,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "chaos.h"
+#include "goflags.h"
 #include "rng.h"
 
 #include <errno.h>
@@ -106,51 +107,6 @@ static void usage(FILE *out) {
             progname);
 }
 
-_Noreturn static void usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    usage(stderr);
-    exit(2);
-}
-
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out) {
-    char *end;
-    errno = 0;
-    if (*s == '-' || *s == '\0') return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end != '\0' || v < min || v > max) return -1;
-    *out = (uint64_t)v;
-    return 0;
-}
-
-static int parse_long(const char *s, long min, long max, long *out) {
-    uint64_t v;
-    if (min < 0 || parse_u64(s, (uint64_t)min, (uint64_t)max, &v) != 0) return -1;
-    *out = (long)v;
-    return 0;
-}
-
-/* "10", "2.5", "500ms", "10s", "5m", "1h" -> seconds. */
-static int parse_time(const char *s, double *out) {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !(v >= 0) || v > 86400.0 * 365) return -1;
-    if (strcmp(end, "ms") == 0)
-        v /= 1000;
-    else if (strcmp(end, "m") == 0)
-        v *= 60;
-    else if (strcmp(end, "h") == 0)
-        v *= 3600;
-    else if (strcmp(end, "s") != 0 && *end != '\0')
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static void parse_args(int argc, char **argv, struct config *cfg) {
     *cfg = (struct config){.host = "127.0.0.1",
                            .port = "1512",
@@ -160,63 +116,36 @@ static void parse_args(int argc, char **argv, struct config *cfg) {
                            .stall_s = 10,
                            .max_size = 1 << 20};
     int seeded = 0;
-
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (arg[0] != '-' || arg[1] == '\0') usage_error("unexpected argument: %s", arg);
-        const char *name = arg + 1;
-        if (*name == '-') name++; /* -flag and --flag are the same, as in Go */
-        char namebuf[32];
-        const char *value = NULL;
-        const char *eq = strchr(name, '=');
-        if (eq) {
-            size_t len = (size_t)(eq - name);
-            if (len >= sizeof namebuf) usage_error("flag provided but not defined: %s", arg);
-            memcpy(namebuf, name, len);
-            namebuf[len] = '\0';
-            name = namebuf;
-            value = eq + 1;
-        }
-        if (strcmp(name, "h") == 0 || strcmp(name, "help") == 0) {
-            usage(stdout);
-            exit(0);
-        }
-        static const char *const known[] = {
-            "host", "port", "c", "d", "seed", "storm", "stall", "max-size", "idle-timeout", NULL};
-        int ok = 0;
-        for (int k = 0; known[k]; k++)
-            ok |= strcmp(name, known[k]) == 0;
-        if (!ok) usage_error("flag provided but not defined: -%s", name);
-        if (!value) {
-            if (i + 1 >= argc) usage_error("flag needs an argument: -%s", name);
-            value = argv[++i];
-        }
-
+    static const char *const valued[] = {
+        "host", "port", "c", "d", "seed", "storm", "stall", "max-size", "idle-timeout", NULL};
+    goflags f = {.argc = argc, .argv = argv, .usage = usage, .valued = valued};
+    const char *name, *value;
+    while (goflags_next(&f, &name, &value)) {
         int bad = 0;
         long port;
         if (strcmp(name, "host") == 0) {
             bad = *value == '\0';
             cfg->host = value;
         } else if (strcmp(name, "port") == 0) {
-            bad = parse_long(value, 1, 65535, &port) != 0;
+            bad = goflags_long(value, 1, 65535, &port) != 0;
             cfg->port = value;
         } else if (strcmp(name, "c") == 0) {
-            bad = parse_long(value, 1, MAX_CONNS, &cfg->conns) != 0;
+            bad = goflags_long(value, 1, MAX_CONNS, &cfg->conns) != 0;
         } else if (strcmp(name, "storm") == 0) {
-            bad = parse_long(value, 0, MAX_CONNS, &cfg->storm) != 0;
+            bad = goflags_long(value, 0, MAX_CONNS, &cfg->storm) != 0;
         } else if (strcmp(name, "d") == 0) {
-            bad = parse_time(value, &cfg->duration_s) != 0 || cfg->duration_s <= 0;
+            bad = goflags_time(value, &cfg->duration_s) != 0 || cfg->duration_s <= 0;
         } else if (strcmp(name, "stall") == 0) {
-            bad = parse_time(value, &cfg->stall_s) != 0 || cfg->stall_s < 0.1;
+            bad = goflags_time(value, &cfg->stall_s) != 0 || cfg->stall_s < 0.1;
         } else if (strcmp(name, "idle-timeout") == 0) {
-            bad = parse_time(value, &cfg->idle_timeout_s) != 0;
+            bad = goflags_time(value, &cfg->idle_timeout_s) != 0;
         } else if (strcmp(name, "seed") == 0) {
-            bad = parse_u64(value, 0, UINT64_MAX, &cfg->seed) != 0;
+            bad = goflags_u64(value, 0, UINT64_MAX, &cfg->seed) != 0;
             seeded = 1;
         } else if (strcmp(name, "max-size") == 0) {
-            bad = parse_u64(value, 1, (uint64_t)1 << 30, &cfg->max_size) != 0;
+            bad = goflags_u64(value, 1, (uint64_t)1 << 30, &cfg->max_size) != 0;
         }
-        if (bad) usage_error("invalid value \"%s\" for flag -%s", value, name);
+        if (bad) goflags_bad_value(&f, name, value);
     }
     if (!seeded) { /* different every run, and printed, so that any run can be repeated */
         struct timespec ts;
