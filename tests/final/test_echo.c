@@ -121,6 +121,31 @@ Test(echo, half_close_gets_every_byte_then_eof, .timeout = 20) {
     h_kill(s);
 }
 
+/* The server reads the end of file while it still holds echo it could not
+ * send (the client is not reading, and its 4 KiB receive buffer is full):
+ * it must finish the echo before it closes. 8 MiB is more than the kernel
+ * buffers on the way hold, and less than -max-pending, so reading never
+ * pauses and the end of file is read while the echo waits. */
+Test(echo, half_close_while_echo_is_held_finishes_the_echo, .timeout = 30) {
+    h_server *s = start(NULL, "-log", "off", "-max-pending", "33554432", NULL);
+    const size_t size = 8 << 20;
+    int fd = connect_with_rcvbuf(s->port, 4096);
+    char *sent = malloc(size), *got = malloc(size);
+    cr_assert(sent && got);
+    h_fill_pattern(sent, size, 21);
+    h_send_all(fd, sent, size); /* the server reads it all into its buffer */
+    h_shutdown_write(fd);
+    cr_assert(eq(sz, h_recv_exact(fd, got, size, H_DEADLINE_MS * 2), size));
+    cr_assert(eq(int, memcmp(sent, got, size), 0));
+    size_t extra = 0;
+    cr_assert(h_wait_eof(fd, H_DEADLINE_MS, &extra), "no EOF after the echo");
+    cr_assert(eq(sz, extra, 0));
+    close(fd);
+    free(sent);
+    free(got);
+    h_kill(s);
+}
+
 Test(echo, half_close_with_nothing_pending_closes_at_once, .timeout = 20) {
     h_server *s = start(NULL, "-log", "off", NULL);
     int fd = h_connect(s->port);

@@ -8,15 +8,17 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sched.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -174,4 +176,16 @@ void freeze(h_server *s) {
 
 void thaw(h_server *s) {
     cr_assert(eq(int, kill(s->pid, SIGCONT), 0), "kill SIGCONT: %s", strerror(errno));
+}
+
+int connect_with_rcvbuf(int port, int bytes) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    cr_assert(eq(int, setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)), 0),
+              "setsockopt SO_RCVBUF: %s", strerror(errno));
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert(eq(int, connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0), "connect: %s",
+              strerror(errno));
+    return fd;
 }

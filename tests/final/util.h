@@ -19,6 +19,10 @@ h_server *start(const h_opts *opts, const char *first, ...);
 void round_trip_fd(int fd, size_t size, unsigned seed);
 void round_trip(int port, size_t size, unsigned seed);
 
+/* h_connect with SO_RCVBUF set before connecting (so the window is small
+ * from the start). */
+int connect_with_rcvbuf(int port, int bytes);
+
 /* Send msg and read its echo; fails the test if it does not come back. */
 void echo_ok(int fd, const char *msg);
 
