@@ -84,6 +84,22 @@ Test(echo, concurrent_1000_clients_interleaved, .timeout = 60) {
     h_kill(s);
 }
 
+/* The next len bytes on fd are exactly sent (within deadline_ms). */
+static void expect_echo(int fd, const char *sent, size_t len, int deadline_ms) {
+    char *got = malloc(len ? len : 1);
+    cr_assert(got != NULL);
+    cr_assert(eq(sz, h_recv_exact(fd, got, len, deadline_ms), len));
+    cr_assert(eq(int, memcmp(sent, got, len), 0));
+    free(got);
+}
+
+/* Then the server closes, with nothing more before its end of file. */
+static void expect_eof(int fd) {
+    size_t extra = 0;
+    cr_assert(h_wait_eof(fd, H_DEADLINE_MS, &extra), "the server never closed");
+    cr_assert(eq(sz, extra, 0));
+}
+
 Test(echo, half_close_gets_every_byte_then_eof, .timeout = 20) {
     h_server *s = start(NULL, "-log", "off", NULL);
     const size_t size = 3 << 20; /* more than the socket buffers hold */
@@ -130,19 +146,15 @@ Test(echo, half_close_while_echo_is_held_finishes_the_echo, .timeout = 30) {
     h_server *s = start(NULL, "-log", "off", "-max-pending", "33554432", NULL);
     const size_t size = 8 << 20;
     int fd = connect_with_rcvbuf(s->port, 4096);
-    char *sent = malloc(size), *got = malloc(size);
-    cr_assert(sent && got);
+    char *sent = malloc(size);
+    cr_assert(sent != NULL);
     h_fill_pattern(sent, size, 21);
     h_send_all(fd, sent, size); /* the server reads it all into its buffer */
     h_shutdown_write(fd);
-    cr_assert(eq(sz, h_recv_exact(fd, got, size, H_DEADLINE_MS * 2), size));
-    cr_assert(eq(int, memcmp(sent, got, size), 0));
-    size_t extra = 0;
-    cr_assert(h_wait_eof(fd, H_DEADLINE_MS, &extra), "no EOF after the echo");
-    cr_assert(eq(sz, extra, 0));
+    expect_echo(fd, sent, size, H_DEADLINE_MS * 2);
+    expect_eof(fd);
     close(fd);
     free(sent);
-    free(got);
     h_kill(s);
 }
 
@@ -151,9 +163,7 @@ Test(echo, half_close_with_nothing_pending_closes_at_once, .timeout = 20) {
     int fd = h_connect(s->port);
     echo_ok(fd, "ping");
     h_shutdown_write(fd);
-    size_t extra = 0;
-    cr_assert(h_wait_eof(fd, H_DEADLINE_MS, &extra));
-    cr_assert(eq(sz, extra, 0));
+    expect_eof(fd);
     close(fd);
     h_kill(s);
 }
@@ -168,23 +178,17 @@ static void queued_while_frozen(const char *max_pending, size_t len, int eof) {
     h_server *s = start(NULL, "-log", "off", "-max-pending", max_pending, NULL);
     int fd = h_connect(s->port);
     echo_ok(fd, "ping"); /* accepted and watched before the freeze */
-    char *sent = malloc(len), *got = malloc(len);
-    cr_assert(sent && got);
+    char *sent = malloc(len);
+    cr_assert(sent != NULL);
     h_fill_pattern(sent, len, (unsigned)len);
     freeze(s);
     h_send_all(fd, sent, len);
     if (eof) h_shutdown_write(fd);
     thaw(s);
-    cr_assert(eq(sz, h_recv_exact(fd, got, len, H_DEADLINE_MS), len));
-    cr_assert(eq(int, memcmp(sent, got, len), 0));
-    if (eof) {
-        size_t extra = 0;
-        cr_assert(h_wait_eof(fd, H_DEADLINE_MS, &extra), "the server never closed");
-        cr_assert(eq(sz, extra, 0));
-    }
+    expect_echo(fd, sent, len, H_DEADLINE_MS);
+    if (eof) expect_eof(fd);
     close(fd);
     free(sent);
-    free(got);
     h_kill(s);
 }
 

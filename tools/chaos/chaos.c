@@ -56,24 +56,25 @@ static void clear_progress(void) {
     if (tty) fputs("\r\033[K", stderr);
 }
 
-void chaos_warn(const char *fmt, ...) {
-    va_list ap;
+static void vwarn(const char *fmt, va_list ap) {
     clear_progress();
     fprintf(stderr, "%s: ", progname);
-    va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
-    va_end(ap);
     fputc('\n', stderr);
+}
+
+void chaos_warn(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vwarn(fmt, ap);
+    va_end(ap);
 }
 
 _Noreturn void chaos_die(const char *fmt, ...) {
     va_list ap;
-    clear_progress();
-    fprintf(stderr, "%s: ", progname);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vwarn(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     exit(1);
 }
 
