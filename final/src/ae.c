@@ -96,15 +96,6 @@ int ae_watch(ae_loop *loop, int fd, int mask, ae_file_proc *proc) {
     return 0;
 }
 
-int ae_mask(const ae_loop *loop, int fd) {
-    return fd >= 0 && fd < loop->setsize ? loop->files[fd].mask : AE_NONE;
-}
-
-int ae_rearm(ae_loop *loop, int fd) {
-    if (fd < 0 || fd >= loop->setsize || loop->files[fd].mask == AE_NONE) return 0;
-    return ae_api_rearm(loop->api, fd, loop->files[fd].mask);
-}
-
 int ae_watch_signal(ae_loop *loop, int signo, ae_signal_proc *proc) {
     if (signo <= 0 || signo > AE_MAX_SIGNAL) {
         errno = EINVAL;
@@ -150,13 +141,16 @@ static void dispatch(ae_loop *loop, int n) {
          * closed this descriptor or changed what it waits for. */
         ae_file *f = &loop->files[e->fd];
         int mask = e->mask & f->mask;
-        if (mask) loop->procs[f->proc](loop, e->fd, mask);
-        /* The end of the stream may have come with the last bytes, and the
-         * handler may have read only the bytes: until it has read to the
-         * end (and closed, or stopped reading), nothing new will arrive to
-         * report it again, so the loop does. */
-        if ((e->mask & AE_PEER_DONE) && (f->mask & AE_READABLE))
-            ae_api_rearm(loop->api, e->fd, f->mask);
+        int rc = mask ? loop->procs[f->proc](loop, e->fd, mask) : AE_DONE;
+        /* Ask the backend to report the descriptor again if the handler
+         * stopped early, and also when the end of the stream came with the
+         * last bytes: the handler may have read only the bytes, and nothing
+         * new will arrive to report it again until it has read to the end
+         * (and closed, or stopped reading). A failed re-arm is the same
+         * failure the handler's next call would meet: the descriptor was
+         * closed, and there is nothing left to report. */
+        int again = rc == AE_MORE || (e->mask & AE_PEER_DONE);
+        if (again && (f->mask & AE_READABLE)) (void)ae_api_rearm(loop->api, e->fd, f->mask);
     }
 }
 

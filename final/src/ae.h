@@ -7,12 +7,12 @@
  * signals as ordinary events (never through an async handler), keeps one
  * deadline for timed work, and calls a hook once per turn before it sleeps.
  *
- * A descriptor may be reported only when something new happens on it
- * (epoll is used edge-triggered: see ae_epoll.c for why). So a handler
- * reads until a read comes back short, which empties a stream socket, or,
- * to give others a turn first, calls ae_rearm to be called again on the
- * next turn. Writing is the same: after a short write, the next report
- * comes when the socket has room again.
+ * A handler is called when its descriptor is ready, does some work, and
+ * says how it left it: AE_DONE when it read until a read came back short
+ * (a stream socket is then empty) or wrote until the socket was full, or
+ * AE_MORE when it stopped before that, to give the others a turn, and
+ * wants to be called again on a later turn. How the backend is told so is
+ * the loop's business, not the handler's.
  */
 #ifndef PARROT_AE_H
 #define PARROT_AE_H
@@ -20,10 +20,13 @@
 #define AE_NONE     0
 #define AE_READABLE 1
 #define AE_WRITABLE 2
-#define AE_SIGNAL   4 /* internal: a fired entry that carries a signal number */
+
+/* What a file handler returns. */
+#define AE_DONE 0 /* nothing left that it could have done now */
+#define AE_MORE 1 /* stopped early: more may be waiting, call again */
 
 typedef struct ae_loop ae_loop;
-typedef void ae_file_proc(ae_loop *loop, int fd, int mask);
+typedef int ae_file_proc(ae_loop *loop, int fd, int mask);
 typedef void ae_signal_proc(ae_loop *loop, int signo);
 typedef void ae_hook_proc(ae_loop *loop);
 
@@ -36,11 +39,6 @@ void ae_free(ae_loop *loop);
  * watching it), calling proc when it is ready. One backend call at most;
  * none if the mask does not change. Returns -1 with errno set on failure. */
 int ae_watch(ae_loop *loop, int fd, int mask, ae_file_proc *proc);
-int ae_mask(const ae_loop *loop, int fd);
-
-/* The handler stopped reading fd before it was empty (a read filled all it
- * asked for): report it again on the next turn, after the others. */
-int ae_rearm(ae_loop *loop, int fd);
 
 /* Deliver signo through the loop: proc runs from the loop, like any event. */
 int ae_watch_signal(ae_loop *loop, int signo, ae_signal_proc *proc);

@@ -12,6 +12,8 @@
  * enough to stay in cache. */
 #define AE_BATCH 1024
 
+/* Marks in a fired entry's mask, beside AE_READABLE and AE_WRITABLE. */
+#define AE_SIGNAL 4 /* the entry carries a signal number, not a descriptor */
 /* Set with AE_READABLE by an edge-triggered backend when the peer has sent
  * all it will send (or the socket failed): the report may be the last one,
  * so the core keeps repeating it until the handler has read to the end. */
@@ -28,8 +30,9 @@ ae_api *ae_api_create(void);
 void ae_api_free(ae_api *api);
 /* Change fd's interest from old_mask to new_mask (they differ). */
 int ae_api_set(ae_api *api, int fd, int old_mask, int new_mask);
-/* Report fd (watched for mask) on the next wait if it is ready now. Nothing
- * to do for a level-triggered backend, which reports it anyway. */
+/* Report fd (watched for mask) on the next wait if it is ready now: the
+ * core asks when a handler stopped early (AE_MORE). Nothing to do for a
+ * level-triggered backend, which reports a ready descriptor anyway. */
 int ae_api_rearm(ae_api *api, int fd, int mask);
 int ae_api_watch_signal(ae_api *api, int signo);
 /* Wait up to timeout_ms (-1: forever) and fill fired[]. Returns the count,

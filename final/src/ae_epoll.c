@@ -12,9 +12,10 @@
  *
  * It costs nothing per request: the only epoll_ctl calls still happen when
  * a connection opens, closes, starts or stops waiting for its socket to
- * drain, or reads a full buffer (ae_rearm). EPOLLRDHUP marks a peer that
- * has finished sending (AE_PEER_DONE), so that an end of file which came
- * with the last bytes is not missed.
+ * drain, or when a handler stops before it has read everything (AE_MORE:
+ * the core re-arms it, ae_api_rearm). EPOLLRDHUP marks a peer that has
+ * finished sending (AE_PEER_DONE), so that an end of file which came with
+ * the last bytes is not missed.
  */
 #include "platform.h"
 

@@ -1,7 +1,7 @@
 /*
- * log.c - the CLF access log. The only work it adds per message is one pass
- * over at most 256 bytes to escape them and a few copies; the timestamp is
- * formatted once per second and the buffer written once per loop turn.
+ * log.c - the access log's sink. Per message it adds one clf_format into a
+ * buffer; the timestamp is formatted once per second and the buffer written
+ * once per loop turn.
  */
 #include "platform.h"
 
@@ -10,13 +10,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "clf.h"
 #include "log.h"
+#include "warn.h"
 
 #define LOG_BUF_SIZE (64 * 1024)
-#define RETRY_MS     1000  /* after a write error, wait this long before trying again */
-#define COMPLAIN_MS  60000 /* at most one complaint on stderr per minute */
+#define RETRY_MS     1000 /* after a write error, wait this long before trying again */
 
 static struct {
     int fd;          /* -1: logging is off */
@@ -28,94 +30,14 @@ static struct {
     int mid_line;     /* the file ends inside a line we had to drop */
     long long now_ms; /* from the last log_flush */
     long long retry_at;
-    long long complained_at;
+    warn_limit warned;
     int in_trouble; /* dropping since the last complete flush */
     int said;       /* ... and a complaint about it went to stderr */
     uint64_t dropped;
     time_t stamp_time;
     char stamp[CLF_STAMP_LEN + 1];
     char buf[LOG_BUF_SIZE];
-} lg = {.fd = -1, .saved_flags = -1, .stamp_time = -1, .complained_at = -COMPLAIN_MS};
-
-/* --- formatting ---------------------------------------------------------- */
-
-void clf_timestamp(char *dst, time_t t) {
-    struct tm tm;
-    if (localtime_r(&t, &tm) == NULL ||
-        strftime(dst, CLF_STAMP_LEN + 1, "[%d/%b/%Y:%H:%M:%S %z]", &tm) != CLF_STAMP_LEN)
-        memcpy(dst, "[01/Jan/1970:00:00:00 +0000]", CLF_STAMP_LEN + 1);
-}
-
-/* How each byte appears in a line: 0 = as itself, 'x' = \xNN, anything
- * else = a backslash and that letter. Built once, so that escaping costs a
- * table look-up per byte. */
-static char escapes[256];
-
-static void build_escapes(void) {
-    for (int c = 0; c < 256; c++)
-        escapes[c] = c >= 0x20 && c < 0x7f ? 0 : 'x';
-    escapes['"'] = '"';
-    escapes['\\'] = '\\';
-    escapes['\n'] = 'n';
-    escapes['\r'] = 'r';
-    escapes['\t'] = 't';
-    escapes[0] = 'x'; /* also marks the table as built: see clf_escape */
-}
-
-size_t clf_escape(char *dst, const unsigned char *msg, size_t len) {
-    static const char hex[] = "0123456789abcdef";
-    if (escapes[0] == 0) build_escapes();
-    size_t shown = len > CLF_MAX_MESSAGE ? CLF_MAX_MESSAGE : len;
-    char *d = dst;
-    for (size_t i = 0; i < shown; i++) {
-        unsigned char c = msg[i];
-        char e = escapes[c];
-        if (e == 0) {
-            *d++ = (char)c;
-        } else if (e == 'x') {
-            d[0] = '\\', d[1] = 'x', d[2] = hex[c >> 4], d[3] = hex[c & 15];
-            d += 4;
-        } else {
-            d[0] = '\\', d[1] = e;
-            d += 2;
-        }
-    }
-    if (shown < len) {
-        memcpy(d, "...", 3);
-        d += 3;
-    }
-    return (size_t)(d - dst);
-}
-
-static size_t put_u64(char *dst, uint64_t v) {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        dst[i] = tmp[n - 1 - i];
-    return n;
-}
-
-size_t clf_format(char *dst, const net_addr *peer, const char *stamp, const unsigned char *msg,
-                  size_t len) {
-    char *d = dst;
-    d += net_addr_format(d, peer);
-    memcpy(d, " - - ", 5);
-    d += 5;
-    memcpy(d, stamp, CLF_STAMP_LEN);
-    d += CLF_STAMP_LEN;
-    memcpy(d, " \"", 2);
-    d += 2;
-    d += clf_escape(d, msg, len);
-    memcpy(d, "\" ", 2);
-    d += 2;
-    d += put_u64(d, len);
-    *d++ = '\n';
-    return (size_t)(d - dst);
-}
+} lg = {.fd = -1, .saved_flags = -1, .stamp_time = -1};
 
 /* --- the sink ------------------------------------------------------------ */
 
@@ -159,14 +81,13 @@ uint64_t log_dropped(void) {
 
 static void complain(const char *what, int err) {
     lg.in_trouble = 1;
-    if (lg.now_ms - lg.complained_at < COMPLAIN_MS) return;
-    lg.complained_at = lg.now_ms;
-    lg.said = 1;
     if (err)
-        fprintf(stderr, "parrot: log: %s: %s; dropping log lines until it recovers\n", what,
-                strerror(err));
+        lg.said |=
+            warn_limited(&lg.warned, lg.now_ms, "log: %s: %s; dropping log lines until it recovers",
+                         what, strerror(err));
     else
-        fprintf(stderr, "parrot: log: %s; dropping log lines until it catches up\n", what);
+        lg.said |= warn_limited(&lg.warned, lg.now_ms,
+                                "log: %s; dropping log lines until it catches up", what);
 }
 
 static uint64_t count_lines(const char *p, size_t len) {

@@ -22,59 +22,6 @@
  * kern.ipc.somaxconn on BSD and macOS); asking high lets it decide. */
 #define LISTEN_BACKLOG 4096
 
-/* Decimal digits of v (< 100000) at dst; returns how many. */
-static size_t put_uint(char *dst, unsigned v) {
-    char tmp[5];
-    size_t n = 0;
-    do {
-        tmp[4 - n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && n < 5);
-    memcpy(dst, tmp + 5 - n, n);
-    return n;
-}
-
-/* An IPv4 byte in decimal, without a loop: this runs 4 times per logged
- * message. */
-static size_t put_octet(char *dst, unsigned v) {
-    if (v >= 100) {
-        dst[0] = (char)('0' + v / 100);
-        dst[1] = (char)('0' + v / 10 % 10);
-        dst[2] = (char)('0' + v % 10);
-        return 3;
-    }
-    if (v >= 10) {
-        dst[0] = (char)('0' + v / 10);
-        dst[1] = (char)('0' + v % 10);
-        return 2;
-    }
-    dst[0] = (char)('0' + v);
-    return 1;
-}
-
-size_t net_addr_format(char *dst, const net_addr *a) {
-    size_t n = 0;
-    if (a->family == 4) {
-        for (int i = 0; i < 4; i++) {
-            n += put_octet(dst + n, a->ip[i]);
-            dst[n++] = i < 3 ? '.' : ':';
-        }
-    } else if (a->family == 6) {
-        dst[n++] = '[';
-        inet_ntop(AF_INET6, a->ip, dst + n, INET6_ADDRSTRLEN);
-        n += strlen(dst + n);
-        dst[n++] = ']';
-        dst[n++] = ':';
-    } else {
-        dst[n++] = '-';
-        dst[n] = '\0';
-        return n;
-    }
-    n += put_uint(dst + n, a->port);
-    dst[n] = '\0';
-    return n;
-}
-
 static void to_net_addr(const struct sockaddr_storage *ss, net_addr *a) {
     memset(a, 0, sizeof(*a));
     if (ss->ss_family == AF_INET) {

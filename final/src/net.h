@@ -1,6 +1,7 @@
 /*
  * net.h - sockets: the listening socket, accepting clients, and a compact
- * form of a client's address (kept per connection for the log).
+ * form of a client's address (kept per connection for the log, which
+ * formats it: clf.h).
  */
 #ifndef PARROT_NET_H
 #define PARROT_NET_H
@@ -17,10 +18,6 @@ typedef struct net_addr {
     uint16_t port;  /* host byte order */
     uint8_t ip[16]; /* IPv4 in the first 4 bytes */
 } net_addr;
-
-/* "ip:port" or "[ipv6]:port", NUL-terminated. Returns its length. */
-#define NET_ADDR_TEXT 56
-size_t net_addr_format(char *dst, const net_addr *a);
 
 /* Bind and listen on host:port. On failure returns -1 and writes one line
  * naming the cause into why (e.g. "cannot listen on 0.0.0.0 port 80:

@@ -26,15 +26,16 @@
 #include "log.h"
 #include "net.h"
 #include "server.h"
+#include "warn.h"
 
 /* One read's worth. 64 KiB moves bulk data in few system calls; a small
  * message only touches the first bytes of it. */
 #define READ_BUF_SIZE (64 * 1024)
-#define GRACE_MS      2000  /* how long a shutdown waits for unsent echo */
-#define PAUSE_MS      100   /* accepting pauses this long when the system is short of memory */
-#define NOTE_MS       60000 /* each kind of note about refused clients: at most once a minute */
+#define GRACE_MS      2000 /* how long a shutdown waits for unsent echo */
+#define PAUSE_MS      100  /* accepting pauses this long when the system is short of memory */
 
-enum { NOTE_MAX_CONNS, NOTE_NO_FDS, NOTE_PAUSED, NOTE_KINDS };
+/* The kinds of trouble that warn on stderr, each at most once a minute. */
+enum { WARN_MAX_CONNS, WARN_NO_FDS, WARN_PAUSED, WARN_KINDS };
 
 enum {
     C_OPEN = 1,    /* the slot holds a connection */
@@ -42,18 +43,26 @@ enum {
     C_PAUSED = 4,  /* unsent echo hit -max-pending: reading waits until it drains */
 };
 
-/* 16 bytes per descriptor: what every connection needs. */
+/* --- per-descriptor state -------------------------------------------------
+ *
+ * All of it is here: three tables indexed by descriptor, allocated once for
+ * the open-files limit (calloc maps zero pages lazily, so only the entries
+ * of descriptors actually used become resident). Every connection has its
+ * conn, 16 bytes; the other two exist only when their feature is on. */
+
 typedef struct conn {
     buffer *out; /* unsent echo, NULL when there is none */
     uint8_t state;
 } conn;
 
-/* Only with -idle-timeout: a list of connections from least to most
- * recently active, threaded through a second table indexed by descriptor. */
+/* With -idle-timeout, 12 bytes more: a list of connections from least to
+ * most recently active, threaded through the table. */
 typedef struct idle_link {
     int32_t prev, next;
     uint32_t active_ms; /* last activity, the loop's clock modulo 2^32 */
 } idle_link;
+
+/* With the log on, 20 bytes more: the peer's address (net_addr). */
 
 static struct {
     const config *cfg;
@@ -69,33 +78,29 @@ static struct {
     int stopping;
     long long stop_deadline;
     long long accept_resume_at; /* 0 = accepting */
-    long long noted_at[NOTE_KINDS];
+    warn_limit warned[WARN_KINDS];
     conn *conns;     /* [setsize] */
     idle_link *idle; /* [setsize], only with -idle-timeout */
     net_addr *peers; /* [setsize], only when logging */
     server_stats stats;
-} srv = {.lfd = -1,
-         .reserve_fd = -1,
-         .idle_head = -1,
-         .idle_tail = -1,
-         .noted_at = {-NOTE_MS, -NOTE_MS, -NOTE_MS}};
+} srv = {.lfd = -1, .reserve_fd = -1, .idle_head = -1, .idle_tail = -1};
+
+/* Allocate the tables for setsize descriptors. Returns 0, or -1 with errno. */
+static int tables_alloc(int setsize, int with_idle, int with_peers) {
+    srv.conns = calloc((size_t)setsize, sizeof(*srv.conns));
+    if (srv.conns == NULL) return -1;
+    if (with_idle && (srv.idle = calloc((size_t)setsize, sizeof(*srv.idle))) == NULL) return -1;
+    if (with_peers && (srv.peers = calloc((size_t)setsize, sizeof(*srv.peers))) == NULL) return -1;
+    return 0;
+}
 
 static char rbuf[READ_BUF_SIZE];
 
 static void conn_close(int fd);
-static void on_client(ae_loop *loop, int fd, int mask);
+static int on_client(ae_loop *loop, int fd, int mask);
 
 static int again(int err) {
     return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
-}
-
-/* A read that filled all it asked for may have left more behind, and the
- * loop reports a socket only when something new arrives: ask to be called
- * again next turn, after the other clients, rather than read on now. */
-static ssize_t read_some(int fd, char *dst, size_t want) {
-    ssize_t n = read(fd, dst, want);
-    if (n == (ssize_t)want) ae_rearm(srv.loop, fd);
-    return n;
 }
 
 /* --- idle clients -------------------------------------------------------- */
@@ -147,18 +152,6 @@ static void close_idle(long long now) {
 
 /* --- connections --------------------------------------------------------- */
 
-/* Watch for exactly what the connection needs next. */
-static int update_interest(int fd) {
-    conn *c = &srv.conns[fd];
-    size_t pending = buffer_len(c->out);
-    if (pending >= srv.max_pending)
-        c->state |= C_PAUSED;
-    else if (pending == 0)
-        c->state &= (uint8_t)~C_PAUSED;
-    int mask = (pending ? AE_WRITABLE : 0) | (c->state & (C_CLOSING | C_PAUSED) ? 0 : AE_READABLE);
-    return ae_watch(srv.loop, fd, mask, on_client);
-}
-
 static void conn_close(int fd) {
     conn *c = &srv.conns[fd];
     ae_watch(srv.loop, fd, AE_NONE, NULL); /* cannot fail for a watched fd */
@@ -167,78 +160,96 @@ static void conn_close(int fd) {
     if (srv.idle_ms) idle_unlink(fd);
     memset(c, 0, sizeof(*c));
     srv.nconns--;
-    if (srv.stopping && srv.nconns == 0) ae_stop(srv.loop);
 }
 
-/* The peer sent everything it will send (n == 0), or reading failed. */
-static void read_end(int fd, ssize_t n) {
+/* Watch for exactly what the connection needs next; one that cannot be
+ * watched is closed. Returns 1 if the connection is still open. */
+static int conn_update(int fd) {
+    conn *c = &srv.conns[fd];
+    size_t pending = buffer_len(c->out);
+    if (pending >= srv.max_pending)
+        c->state |= C_PAUSED;
+    else if (pending == 0)
+        c->state &= (uint8_t)~C_PAUSED;
+    int mask = (pending ? AE_WRITABLE : 0) | (c->state & (C_CLOSING | C_PAUSED) ? 0 : AE_READABLE);
+    if (ae_watch(srv.loop, fd, mask, on_client) == 0) return 1;
+    conn_close(fd);
+    return 0;
+}
+
+/* The read returned 0 (the peer has sent all it will) or failed. */
+static void conn_read_end(int fd, ssize_t n) {
     if (n == -1 && again(errno)) return;
     conn *c = &srv.conns[fd];
     if (n == 0 && buffer_len(c->out) > 0) { /* half-close: finish the echo first */
         c->state |= C_CLOSING;
-        if (update_interest(fd) == -1) conn_close(fd);
+        conn_update(fd);
         return;
     }
     conn_close(fd);
 }
 
-/* One read and, when nothing is pending, its echo. Returns the bytes read,
- * 0 if the connection closed or will, -1 if the socket had nothing. */
-static ssize_t conn_read(int fd) {
+/* Echo the n bytes just read into the shared buffer: one write, and only
+ * what the socket did not take is kept, in the connection's buffer. */
+static void conn_echo(int fd, size_t n) {
+    ssize_t w = write(fd, rbuf, n);
+    if (w == (ssize_t)n) { /* the common case: done, nothing kept */
+        srv.stats.bytes += n;
+        return;
+    }
+    if (w == -1) {
+        if (!again(errno)) {
+            conn_close(fd);
+            return;
+        }
+        w = 0;
+    }
+    srv.stats.bytes += (uint64_t)w;
+    if (buffer_append(&srv.conns[fd].out, rbuf + w, n - (size_t)w) == -1) {
+        conn_close(fd);
+        return;
+    }
+    conn_update(fd);
+}
+
+/* One read, and the echo of what it brought. With nothing pending, the
+ * bytes go into the shared buffer and straight back out; behind unsent echo
+ * they go into the connection's buffer, up to -max-pending. Returns the
+ * bytes read (the connection may have closed since: see C_OPEN), 0 if
+ * nothing was. *full says the read filled all it asked for, so more may be
+ * waiting. */
+static size_t conn_read(int fd, int *full) {
     conn *c = &srv.conns[fd];
-    if (c->out == NULL) {
-        ssize_t n = read_some(fd, rbuf, srv.read_size);
-        if (n <= 0) {
-            read_end(fd, n);
-            return n == -1 && again(errno) ? -1 : 0;
+    char *dst = rbuf;
+    size_t want = srv.read_size;
+    *full = 0;
+    if (c->out != NULL) {
+        size_t left = srv.max_pending - buffer_len(c->out), room;
+        if (left < want) want = left;
+        if (want == 0) { /* full: pause it (a read of 0 bytes would look like EOF) */
+            conn_update(fd);
+            return 0;
         }
-        touch(fd);
-        if (srv.peers) log_message(&srv.peers[fd], rbuf, (size_t)n);
-        ssize_t w = write(fd, rbuf, (size_t)n);
-        if (w == n) { /* the common case: done, nothing kept */
-            srv.stats.bytes += (uint64_t)n;
-            return n;
-        }
-        if (w == -1) {
-            if (!again(errno)) {
-                conn_close(fd);
-                return 0;
-            }
-            w = 0;
-        }
-        srv.stats.bytes += (uint64_t)w;
-        if (buffer_append(&c->out, rbuf + w, (size_t)(n - w)) == -1 || update_interest(fd) == -1) {
+        if ((dst = buffer_reserve(&c->out, want, &room)) == NULL) {
             conn_close(fd);
             return 0;
         }
-        return n;
     }
-    /* Echo is pending (the socket is full): read on behind it, straight into
-     * the connection's buffer, up to -max-pending. */
-    size_t want = srv.max_pending - buffer_len(c->out), room;
-    if (want > srv.read_size) want = srv.read_size;
-    if (want == 0) { /* full: should be paused already (a read of 0 would look like EOF) */
-        if (update_interest(fd) == -1) conn_close(fd);
-        return -1;
-    }
-    char *dst = buffer_reserve(&c->out, want, &room);
-    if (dst == NULL) {
-        conn_close(fd);
+    ssize_t n = read(fd, dst, want);
+    if (n <= 0) {
+        conn_read_end(fd, n);
         return 0;
     }
-    ssize_t n = read_some(fd, dst, want);
-    if (n <= 0) {
-        read_end(fd, n);
-        return n == -1 && again(errno) ? -1 : 0;
-    }
+    *full = (size_t)n == want;
     touch(fd);
     if (srv.peers) log_message(&srv.peers[fd], dst, (size_t)n);
-    buffer_commit(c->out, (size_t)n);
-    if (update_interest(fd) == -1) {
-        conn_close(fd);
-        return 0;
+    if (c->out == NULL) {
+        conn_echo(fd, (size_t)n);
+    } else {
+        buffer_commit(c->out, (size_t)n);
+        conn_update(fd);
     }
-    return n;
+    return (size_t)n;
 }
 
 static void conn_write(int fd) {
@@ -259,16 +270,20 @@ static void conn_write(int fd) {
             return;
         }
     }
-    if (update_interest(fd) == -1) conn_close(fd);
+    conn_update(fd);
 }
 
-static void on_client(ae_loop *loop, int fd, int mask) {
+/* One read per turn, however much is waiting: a client that sends a lot
+ * takes its turn with the others (AE_MORE), not all of the loop's time. */
+static int on_client(ae_loop *loop, int fd, int mask) {
     (void)loop;
     if (mask & AE_WRITABLE) {
         conn_write(fd);
-        if (!(srv.conns[fd].state & C_OPEN)) return;
+        if (!(srv.conns[fd].state & C_OPEN)) return AE_DONE;
     }
-    if (mask & AE_READABLE) conn_read(fd);
+    int full = 0;
+    if (mask & AE_READABLE) conn_read(fd, &full);
+    return full ? AE_MORE : AE_DONE;
 }
 
 static void conn_open(int fd, const net_addr *peer) {
@@ -288,19 +303,12 @@ static void conn_open(int fd, const net_addr *peer) {
 
 /* --- accepting ----------------------------------------------------------- */
 
-static void note(int kind, const char *fmt, const char *detail) {
-    long long now = ae_now_ms(srv.loop);
-    if (now - srv.noted_at[kind] < NOTE_MS) return;
-    srv.noted_at[kind] = now;
-    fputs("parrot: ", stderr);
-    fprintf(stderr, fmt, detail);
-    fputc('\n', stderr);
-}
-
 static void pause_accepting(int err) {
+    long long now = ae_now_ms(srv.loop);
     ae_watch(srv.loop, srv.lfd, AE_NONE, NULL);
-    srv.accept_resume_at = ae_now_ms(srv.loop) + PAUSE_MS;
-    note(NOTE_PAUSED, "accept: %s; not accepting for a moment", strerror(err));
+    srv.accept_resume_at = now + PAUSE_MS;
+    warn_limited(&srv.warned[WARN_PAUSED], now, "accept: %s; not accepting for a moment",
+                 strerror(err));
 }
 
 /* Out of descriptors: the backlog cannot be accepted, and it keeps the
@@ -327,29 +335,31 @@ static void shed_clients(int err) {
         }
         srv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     }
-    note(NOTE_NO_FDS, "out of file descriptors (%s): closing new clients at once", strerror(err));
+    warn_limited(&srv.warned[WARN_NO_FDS], ae_now_ms(srv.loop),
+                 "out of file descriptors (%s): closing new clients at once", strerror(err));
     if (stuck || srv.reserve_fd == -1) pause_accepting(err);
 }
 
-static void on_accept(ae_loop *loop, int lfd, int mask) {
-    (void)loop, (void)mask;
+static int on_accept(ae_loop *loop, int lfd, int mask) {
+    (void)mask;
     for (;;) { /* drain the backlog */
         net_addr peer;
         int fd = net_accept(lfd, &peer);
         if (fd == -1) {
             int err = errno;
-            if (err == EAGAIN || err == EWOULDBLOCK) return;
+            if (err == EAGAIN || err == EWOULDBLOCK) return AE_DONE;
             if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
             if (err == EMFILE || err == ENFILE)
                 shed_clients(err);
             else
                 pause_accepting(err); /* ENOBUFS, ENOMEM: wait, do not spin */
-            return;
+            return AE_DONE;
         }
         if (srv.nconns >= srv.cfg->max_conns || fd >= srv.setsize) {
             close(fd);
             srv.stats.refused++;
-            note(NOTE_MAX_CONNS, "%s reached: closing new clients at once", "-max-conns");
+            warn_limited(&srv.warned[WARN_MAX_CONNS], ae_now_ms(loop),
+                         "-max-conns reached: closing new clients at once");
             continue;
         }
         conn_open(fd, &peer);
@@ -372,7 +382,7 @@ static void on_deadline(ae_loop *loop) {
     }
     if (srv.accept_resume_at && now >= srv.accept_resume_at && srv.lfd != -1) {
         srv.accept_resume_at = 0;
-        ae_watch(loop, srv.lfd, AE_READABLE, on_accept);
+        if (ae_watch(loop, srv.lfd, AE_READABLE, on_accept) == -1) pause_accepting(errno);
     }
     if (srv.idle_ms) close_idle(now);
 }
@@ -380,6 +390,10 @@ static void on_deadline(ae_loop *loop) {
 static void before_sleep(ae_loop *loop) {
     long long now = ae_now_ms(loop), next = 0;
     log_flush(now);
+    if (srv.stopping && srv.nconns == 0) { /* the shutdown is over */
+        ae_stop(loop);
+        return;
+    }
     if (srv.idle_ms && srv.idle_head != -1) {
         uint32_t idle_for = (uint32_t)now - srv.idle[srv.idle_head].active_ms;
         next = now + (idle_for >= srv.idle_ms ? 0 : srv.idle_ms - idle_for);
@@ -390,8 +404,27 @@ static void before_sleep(ae_loop *loop) {
     ae_set_deadline(loop, next, on_deadline);
 }
 
-/* Stop accepting; echo what has already arrived; close each client once its
- * echo is out, or when the grace period ends. A second signal hurries. */
+/* A connection at shutdown: echo what has already arrived, but no more than
+ * -max-pending (a client that keeps sending must not hold the shutdown up),
+ * then close it once its echo is out. */
+static void shutdown_drain(int fd) {
+    conn *c = &srv.conns[fd];
+    size_t taken = 0, n;
+    int full = 1;
+    while (full && (c->state & C_OPEN) && !(c->state & (C_CLOSING | C_PAUSED)) &&
+           taken < srv.max_pending && (n = conn_read(fd, &full)) > 0)
+        taken += n;
+    if (!(c->state & C_OPEN)) return;
+    c->state |= C_CLOSING;
+    if (buffer_len(c->out) == 0)
+        conn_close(fd);
+    else
+        conn_update(fd);
+}
+
+/* Stop accepting and drain every connection; the loop stops once the last
+ * one has closed (before_sleep), or when the grace period ends. A second
+ * signal hurries. */
 static void begin_shutdown(int signo) {
     srv.stats.signal = signo;
     if (srv.stopping) {
@@ -404,20 +437,8 @@ static void begin_shutdown(int signo) {
     ae_watch(srv.loop, srv.lfd, AE_NONE, NULL);
     close(srv.lfd);
     srv.lfd = -1;
-    for (int fd = 0; fd <= srv.max_fd; fd++) {
-        conn *c = &srv.conns[fd];
-        /* What has arrived, but no more than -max-pending: a client that
-         * keeps sending must not hold the shutdown up. */
-        size_t taken = 0;
-        ssize_t n;
-        while ((c->state & C_OPEN) && !(c->state & (C_CLOSING | C_PAUSED)) &&
-               taken < srv.max_pending && (n = conn_read(fd)) > 0)
-            taken += (size_t)n;
-        if (!(c->state & C_OPEN)) continue;
-        c->state |= C_CLOSING;
-        if (buffer_len(c->out) == 0 || update_interest(fd) == -1) conn_close(fd);
-    }
-    if (srv.nconns == 0) ae_stop(srv.loop);
+    for (int fd = 0; fd <= srv.max_fd; fd++)
+        if (srv.conns[fd].state & C_OPEN) shutdown_drain(fd);
 }
 
 static void on_signal(ae_loop *loop, int signo) {
@@ -456,17 +477,8 @@ int server_init(const config *cfg, int setsize, char *why, size_t why_cap) {
     step = "create the event loop";
     srv.loop = ae_create(setsize);
     if (srv.loop == NULL) goto fail;
-    step = "allocate the connection table";
-    srv.conns = calloc((size_t)setsize, sizeof(*srv.conns));
-    if (srv.conns == NULL) goto fail;
-    if (log_enabled()) {
-        srv.peers = calloc((size_t)setsize, sizeof(*srv.peers));
-        if (srv.peers == NULL) goto fail;
-    }
-    if (srv.idle_ms) {
-        srv.idle = calloc((size_t)setsize, sizeof(*srv.idle));
-        if (srv.idle == NULL) goto fail;
-    }
+    step = "allocate the connection tables";
+    if (tables_alloc(setsize, srv.idle_ms != 0, log_enabled()) == -1) goto fail;
     step = "watch the listening socket";
     if (ae_watch(srv.loop, srv.lfd, AE_READABLE, on_accept) == -1) goto fail;
     step = "watch signals";

@@ -16,7 +16,7 @@
 
 #include "../../final/src/buffer.h"
 #include "../../final/src/config.h"
-#include "../../final/src/log.h"
+#include "../../final/src/clf.h"
 #include "../../final/src/net.h"
 
 /* --- flags --------------------------------------------------------------- */
@@ -443,19 +443,19 @@ Test(clf, timestamp_utc_and_offsets) {
 }
 
 Test(clf, peer_addresses) {
-    char text[NET_ADDR_TEXT];
+    char text[CLF_ADDR_MAX];
     net_addr a = {.family = 4, .port = 65535, .ip = {255, 255, 255, 255}};
-    cr_assert(eq(sz, net_addr_format(text, &a), strlen("255.255.255.255:65535")));
+    cr_assert(eq(sz, clf_addr(text, &a), strlen("255.255.255.255:65535")));
     cr_assert(eq(str, text, "255.255.255.255:65535"));
     net_addr b = {.family = 4, .port = 0, .ip = {0, 0, 0, 0}};
-    net_addr_format(text, &b);
+    clf_addr(text, &b);
     cr_assert(eq(str, text, "0.0.0.0:0"));
     net_addr c = {.family = 6, .port = 8080, .ip = {0x20, 0x01, 0x0d, 0xb8, [15] = 1}};
-    net_addr_format(text, &c);
+    clf_addr(text, &c);
     cr_assert(eq(str, text, "[2001:db8::1]:8080"));
     net_addr d = {
         .family = 6, .port = 9, .ip = {0xfe, 0x80, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14}};
-    cr_assert(lt(sz, net_addr_format(text, &d), (size_t)NET_ADDR_TEXT));
+    cr_assert(lt(sz, clf_addr(text, &d), (size_t)CLF_ADDR_MAX));
 }
 
 /* --- the output buffer ---------------------------------------------------- */

@@ -1,6 +1,6 @@
 /*
- * fuzz_clf.c - the access-log line (final/src/log.c: clf_format, clf_escape)
- * and the peer address in it (net.c: net_addr_format).
+ * fuzz_clf.c - the access-log line (final/src/clf.c: clf_format, clf_escape)
+ * and the peer address in it (clf_addr).
  *
  * Input: 1 byte address family selector, 2 bytes port, 16 bytes address,
  * the rest is the message as one read() returned it. Only the first 256
@@ -28,7 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../../final/src/log.h"
+#include "../../final/src/clf.h"
 #include "../../final/src/net.h"
 
 #define STAMP "[26/Nov/2026:23:12:15 +0000]"
@@ -142,7 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* Address, then " - - ", then the stamp, then the opening quote. */
     char addr[80];
     size_t alen = expected_addr(addr, sizeof(addr), &peer);
-    CHECK(alen < NET_ADDR_TEXT);
+    CHECK(alen < CLF_ADDR_MAX);
     CHECK(n > alen && memcmp(line, addr, alen) == 0);
     const char *p = line + alen;
     CHECK(memcmp(p, " - - " STAMP " \"", 5 + CLF_STAMP_LEN + 2) == 0);
@@ -162,8 +162,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     CHECK(flen == (size_t)(end - p) && memcmp(field, p, flen) == 0);
 
     /* The address alone, NUL-terminated, fits its buffer. */
-    char text[NET_ADDR_TEXT];
-    CHECK(net_addr_format(text, &peer) == alen && strcmp(text, addr) == 0);
+    char text[CLF_ADDR_MAX];
+    CHECK(clf_addr(text, &peer) == alen && strcmp(text, addr) == 0);
     free(line);
     return 0;
 }
