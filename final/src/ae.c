@@ -77,6 +77,8 @@ static int proc_index(ae_loop *loop, ae_file_proc *proc) {
     for (int i = 0; i < loop->nprocs; i++)
         if (loop->procs[i] == proc) return i;
     if (loop->nprocs == AE_MAX_PROCS) return -1;
+    /* cppcheck 2.10 takes ae_file_proc, a function type returning int, for an int. */
+    // cppcheck-suppress AssignmentAddressToInteger
     loop->procs[loop->nprocs] = proc;
     return loop->nprocs++;
 }
