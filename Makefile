@@ -85,7 +85,7 @@ bench: final ## side-by-side benchmark into docs/benchmarks.md (QUICK=1: a one-m
 bench-deps: ## install the benchmark peers' toolchains (Debian/Ubuntu) or name the command
 	@$(MAKE) --no-print-directory -C tools/bench deps
 
-check-macos: ## compile and link every stage for x86_64 and arm64 macOS (zig cc)
+check-macos: ## compile and link every C program (steps, final, tests, tools) for x86_64 and arm64 macOS
 	@tools/check-macos
 
 # --- hardening -----------------------------------------------------------------

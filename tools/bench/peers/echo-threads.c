@@ -58,7 +58,12 @@ int main(int argc, char **argv) {
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* Not INADDR_LOOPBACK: POSIX does not define it, and macOS and FreeBSD hide it under
+     * _POSIX_C_SOURCE. */
+    if (inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr) != 1) {
+        fprintf(stderr, "echo-threads: inet_pton failed for 127.0.0.1\n");
+        return 1;
+    }
     socklen_t len = sizeof sa;
     if (bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, SOMAXCONN) < 0 ||
         getsockname(lfd, (struct sockaddr *)&sa, &len) < 0) {
