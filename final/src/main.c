@@ -35,16 +35,16 @@ static const char *signal_name(int signo) {
 int main(int argc, char *argv[]) {
     int setsize = open_files_limit();
     config cfg;
-    config_init(&cfg, setsize > FD_RESERVE ? setsize - FD_RESERVE : 1);
-    switch (config_parse(&cfg, argc, argv, stderr)) {
+    switch (
+        config_parse(&cfg, setsize > FD_RESERVE ? setsize - FD_RESERVE : 1, argc, argv, stderr)) {
     case CONFIG_HELP:
         return 0;
     case CONFIG_ERROR:
         return 2;
     }
     if (cfg.version) {
-        fprintf(stderr, "parrot %s (%s)\n", PARROT_VERSION, ae_backend_name());
-        return 0;
+        printf("parrot %s (%s)\n", PARROT_VERSION, ae_backend_name());
+        return fflush(stdout) == 0 ? 0 : 1;
     }
 
     char why[256];

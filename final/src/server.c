@@ -469,7 +469,7 @@ int server_init(const config *cfg, int setsize, char *why, size_t why_cap) {
     }
     int port;
     char addr[64];
-    srv.lfd = net_listen(cfg->host, cfg->port, &port, addr, sizeof(addr), why, why_cap);
+    srv.lfd = net_listen(cfg->host, (int)cfg->port, &port, addr, sizeof(addr), why, why_cap);
     if (srv.lfd == -1) return -1;
     srv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     const char *step = "open /dev/null";

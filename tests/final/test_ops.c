@@ -66,7 +66,8 @@ Test(ops, version_names_the_backend, .timeout = 20) {
     cr_assert(eq(int, run("-version", NULL, NULL), 0));
     char want[64];
     snprintf(want, sizeof(want), "parrot 1.0.0 (%s)\n", h_env("PARROT_BACKEND"));
-    cr_assert(eq(str, err, want));
+    cr_assert(eq(str, out, want), "-version prints on stdout, so that it can be piped");
+    cr_assert(eq(str, err, ""));
 }
 
 /* --- refused starts: one line, exit 1 ------------------------------------ */

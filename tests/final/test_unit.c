@@ -16,6 +16,7 @@
 
 #include "../../final/src/buffer.h"
 #include "../../final/src/config.h"
+#include "../../final/src/flag.h"
 #include "../../final/src/clf.h"
 #include "../../final/src/net.h"
 
@@ -37,12 +38,11 @@ static parsed parse(const char *first, ...) {
     for (const char *a = first; a; a = va_arg(ap, const char *))
         argv[argc++] = (char *)a;
     va_end(ap);
-    config_init(&p.cfg, 1000);
     char *buf = NULL;
     size_t len = 0;
     FILE *err = open_memstream(&buf, &len);
     cr_assert(err != NULL);
-    p.rc = config_parse(&p.cfg, argc, argv, err);
+    p.rc = config_parse(&p.cfg, 1000, argc, argv, err);
     fclose(err);
     snprintf(p.err, sizeof(p.err), "%s", buf ? buf : "");
     free(buf);
@@ -250,7 +250,7 @@ Test(numbers, parse_int_like_strconv_base_0) {
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         long long v = 12345;
-        int rc = parse_int(cases[i].s, &v);
+        int rc = flag_parse_int(cases[i].s, &v);
         cr_assert(eq(int, rc, cases[i].rc), "\"%s\"", cases[i].s);
         if (rc == 0) cr_assert(eq(i64, v, cases[i].v), "\"%s\"", cases[i].s);
     }
@@ -304,7 +304,7 @@ Test(numbers, parse_duration_like_go) {
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         long long v = -1;
-        cr_assert(eq(int, parse_duration(ok[i].in, &v), 0), "\"%s\"", ok[i].in);
+        cr_assert(eq(int, flag_parse_duration(ok[i].in, &v), 0), "\"%s\"", ok[i].in);
         cr_assert(eq(i64, v, ok[i].ns), "\"%s\"", ok[i].in);
     }
     const char *bad[] = {"",
@@ -326,7 +326,7 @@ Test(numbers, parse_duration_like_go) {
                          " 5s"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         long long v;
-        cr_assert(eq(int, parse_duration(bad[i], &v), -1), "\"%s\"", bad[i]);
+        cr_assert(eq(int, flag_parse_duration(bad[i], &v), -1), "\"%s\"", bad[i]);
     }
 }
 
@@ -528,10 +528,10 @@ Test(buffer, reserve_compacts_before_growing) {
  * followed by a bad character is a syntax error, not out of range. */
 Test(fuzz_regressions, overflow_of_int64_then_a_bad_byte_is_a_parse_error) {
     long long v;
-    cr_assert(eq(int, parse_int("10000000000000000000x", &v), -1));
-    cr_assert(eq(int, parse_int("10000000000000000000", &v), -2));
-    cr_assert(eq(int, parse_int("-9223372036854775809", &v), -2));
-    cr_assert(eq(int, parse_int("100000000000000000000x", &v), -2)); /* past 2^64 first */
+    cr_assert(eq(int, flag_parse_int("10000000000000000000x", &v), -1));
+    cr_assert(eq(int, flag_parse_int("10000000000000000000", &v), -2));
+    cr_assert(eq(int, flag_parse_int("-9223372036854775809", &v), -2));
+    cr_assert(eq(int, flag_parse_int("100000000000000000000x", &v), -2)); /* past 2^64 first */
     parsed p = parse("-port", "10000000000000000000x", NULL);
     cr_assert(eq(int, p.rc, CONFIG_ERROR));
     cr_assert(eq(str, (char *)first_line(p.err),
@@ -570,10 +570,10 @@ Test(fuzz_regressions, durations_that_add_up_past_int64_are_errors) {
                          "9223372036854775808ns9223372036854775808ns5s", "2562048h2562048h"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         long long v = 12345;
-        cr_assert(eq(int, parse_duration(bad[i], &v), -1), "\"%s\"", bad[i]);
+        cr_assert(eq(int, flag_parse_duration(bad[i], &v), -1), "\"%s\"", bad[i]);
     }
     long long v;
-    cr_assert(eq(int, parse_duration("4611686018427387904ns4611686018427387903ns", &v), 0));
+    cr_assert(eq(int, flag_parse_duration("4611686018427387904ns4611686018427387903ns", &v), 0));
     cr_assert(eq(i64, v, 9223372036854775807LL));
     parsed p = parse("-idle-timeout", "9223372036854775808ns9223372036854775808ns", NULL);
     cr_assert(eq(int, p.rc, CONFIG_ERROR));

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../final/src/config.h"
+#include "../../final/src/flag.h"
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -95,7 +95,7 @@ static int model(const char *s, int *neg, i128 *whole, long double *frac, int *n
 
 static void check_text(const char *s) {
     long long got = 0;
-    int rc = parse_duration(s, &got);
+    int rc = flag_parse_duration(s, &got);
     CHECK(rc == 0 || rc == -1);
     int neg, nfrac;
     i128 whole;
@@ -157,12 +157,12 @@ static void check_round_trip(int64_t d) {
     char text[64];
     long long got = 0;
     go_string(text, sizeof(text), d);
-    if (parse_duration(text, &got) != 0 || got != d) {
+    if (flag_parse_duration(text, &got) != 0 || got != d) {
         fprintf(stderr, "fuzz_duration: \"%s\" (%" PRId64 ") parsed as %lld\n", text, d, got);
         abort();
     }
     snprintf(text, sizeof(text), "%" PRId64 "ns", d);
-    CHECK(parse_duration(text, &got) == 0 && got == d);
+    CHECK(flag_parse_duration(text, &got) == 0 && got == d);
     check_text(text); /* and the model agrees on both */
 }
 
