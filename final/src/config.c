@@ -22,9 +22,9 @@ int config_parse(config *cfg, long default_max_conns, int argc, char *const argv
     snprintf(max_conns, sizeof(max_conns), "%ld", default_max_conns);
     /* Sorted by name: the usage lists them in this order, as Go does. */
     flag flags[] = {
-        {"host", FLAG_STRING, &cfg->host, "0.0.0.0", 0, 0,
-         "bind address: an IPv4 or IPv6 address or a host name; \"::\" also\n"
-         "accepts IPv4 where the system allows it"},
+        {"host", FLAG_STRING, &cfg->host, "", 0, 0,
+         "bind address: an IPv4 or IPv6 address or a host name; empty, the default,\n"
+         "is every address of both families, IPv6 and IPv4"},
         {"idle-timeout", FLAG_DURATION, &cfg->idle_ns, "0", 0, MAX_IDLE_TIMEOUT_NS,
          "close a client after this long without traffic, e.g. 30s or 5m; 0 = never"},
         {"log", FLAG_STRING, &cfg->log, "-", 0, 0,

@@ -28,6 +28,10 @@ static int open_files_limit(void) {
     return (int)rl.rlim_cur;
 }
 
+static const char *plural(unsigned long long n, const char *one, const char *many) {
+    return n == 1 ? one : many;
+}
+
 static const char *signal_name(int signo) {
     return signo == SIGINT ? "SIGINT" : signo == SIGTERM ? "SIGTERM" : "an error";
 }
@@ -56,9 +60,11 @@ int main(int argc, char *argv[]) {
     const server_stats *st = server_stats_get();
     if (rc == -1) fprintf(stderr, "parrot: %s\n", why);
     fprintf(stderr,
-            "parrot: stopped by %s: %llu connections served, %llu bytes echoed, "
-            "%llu log lines dropped, %llu connections refused\n",
-            signal_name(st->signal), (unsigned long long)st->served, (unsigned long long)st->bytes,
-            (unsigned long long)log_dropped(), (unsigned long long)st->refused);
+            "parrot: stopped by %s: %llu %s served, %llu bytes echoed, %llu log %s dropped, %llu "
+            "%s refused\n",
+            signal_name(st->signal), (unsigned long long)st->served,
+            plural(st->served, "connection", "connections"), (unsigned long long)st->bytes,
+            (unsigned long long)log_dropped(), plural(log_dropped(), "line", "lines"),
+            (unsigned long long)st->refused, plural(st->refused, "connection", "connections"));
     return rc == -1 ? 1 : 0;
 }

@@ -116,48 +116,165 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss, sock
     return 0;
 }
 
-int net_listen(const char *host, int port, int *bound_port, char *addr_text, size_t addr_cap,
-               char *why, size_t why_cap) {
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    if (resolve(host, port, &ss, &sslen, why, why_cap) == -1) return -1;
-    char numeric[INET6_ADDRSTRLEN];
-    const void *ip = ss.ss_family == AF_INET
-                         ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
-                         : (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
-    if (inet_ntop(ss.ss_family, ip, numeric, sizeof(numeric)) == NULL)
-        snprintf(numeric, sizeof(numeric), "%s", host);
-    const char *step = "socket";
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-    if (fd != -1) {
-        int one = 1, zero = 0;
-        step = "setsockopt SO_REUSEADDR";
-        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1) goto fail;
-        /* "::" serves IPv4 too where the system allows it. OpenBSD refuses
-         * (its IPv6 sockets are always IPv6-only); then "::" is IPv6 only. */
-        if (ss.ss_family == AF_INET6)
-            (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-        step = "bind";
-        if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) goto fail;
-        step = "listen";
-        if (listen(fd, LISTEN_BACKLOG) == -1) goto fail;
-        step = "fcntl";
-        if (net_set_nonblocking(fd) == -1 || fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) goto fail;
-        struct sockaddr_storage bound = {0}; /* a family even if getsockname said nothing */
-        socklen_t len = sizeof(bound);
-        step = "getsockname";
-        if (getsockname(fd, (struct sockaddr *)&bound, &len) == -1) goto fail;
-        net_addr a;
-        to_net_addr(&bound, &a);
-        *bound_port = a.port;
-        snprintf(addr_text, addr_cap, "%s", numeric);
-        return fd;
+/* One listening socket for the address in ss: SO_REUSEADDR, IPv6-only or
+ * not as v6only says (for an IPv6 address), bound, listening, non-blocking,
+ * close-on-exec. Returns it, or -1 with errno and *step naming the call. */
+static int listen_on(const struct sockaddr_storage *ss, socklen_t len, int v6only,
+                     const char **step) {
+    *step = "socket";
+    int fd = socket(ss->ss_family, SOCK_STREAM, 0);
+    if (fd == -1) return -1;
+    int one = 1;
+    *step = "setsockopt SO_REUSEADDR";
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1) goto fail;
+    if (ss->ss_family == AF_INET6) {
+        *step = "setsockopt IPV6_V6ONLY";
+        if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) == -1) goto fail;
     }
+    *step = "bind";
+    if (bind(fd, (const struct sockaddr *)ss, len) == -1) goto fail;
+    *step = "listen";
+    if (listen(fd, LISTEN_BACKLOG) == -1) goto fail;
+    *step = "fcntl";
+    if (net_set_nonblocking(fd) == -1 || fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) goto fail;
+    return fd;
 fail:;
     int saved = errno;
-    snprintf(why, why_cap, "cannot listen on %s port %d: %s: %s", numeric, port, step,
-             strerror(saved));
-    if (fd != -1) close(fd);
+    close(fd);
     errno = saved;
     return -1;
+}
+
+/* The port a listening socket is bound to (what port 0 picked). */
+static int bound_port(int fd) {
+    struct sockaddr_storage ss = {0}; /* a family even if getsockname said nothing */
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) return -1;
+    net_addr a;
+    to_net_addr(&ss, &a);
+    return a.port;
+}
+
+static void wildcard(int family, int port, struct sockaddr_storage *ss, socklen_t *len) {
+    memset(ss, 0, sizeof(*ss));
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_addr = in6addr_any;
+        sin6->sin6_port = htons((uint16_t)port);
+        *len = sizeof(*sin6);
+    } else {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        sin->sin_addr.s_addr = htonl(INADDR_ANY);
+        sin->sin_port = htons((uint16_t)port);
+        *len = sizeof(*sin);
+    }
+}
+
+/* IPv6 is missing from this system (or turned off): serve IPv4 alone. */
+static int no_ipv6(int err) {
+    return err == EAFNOSUPPORT || err == EPROTONOSUPPORT || err == EADDRNOTAVAIL;
+}
+
+/* Every address, both families, as Go's net.Listen("tcp", ":port") does:
+ * one IPv6 socket that also takes IPv4 (IPV6_V6ONLY off) where the system
+ * allows it; where it does not (OpenBSD), an IPv6-only socket beside an
+ * IPv4 one on the same port; IPv4 alone on a system without IPv6. */
+static int listen_everywhere(int port, net_listeners *ls, const char **step) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    wildcard(AF_INET6, port, &ss, &len);
+    int fd = listen_on(&ss, len, 0, step);
+    if (fd != -1) {
+        ls->fd[ls->count++] = fd;
+        snprintf(ls->where, sizeof(ls->where), "every address");
+        snprintf(ls->families, sizeof(ls->families), "IPv6 and IPv4");
+        return 0;
+    }
+    if (no_ipv6(errno)) {
+        wildcard(AF_INET, port, &ss, &len);
+        if ((fd = listen_on(&ss, len, 0, step)) == -1) return -1;
+        ls->fd[ls->count++] = fd;
+        snprintf(ls->where, sizeof(ls->where), "every address");
+        snprintf(ls->families, sizeof(ls->families), "IPv4 only: no IPv6 here");
+        return 0;
+    }
+    if (strcmp(*step, "setsockopt IPV6_V6ONLY") != 0) return -1;
+    /* Dual-stack refused: two sockets, the IPv4 one on the port the IPv6 one
+     * got. With port 0 that port can be taken for IPv4 already: try anew. */
+    for (int attempt = 0; attempt < 8; attempt++) {
+        wildcard(AF_INET6, port, &ss, &len);
+        int v6 = listen_on(&ss, len, 1, step);
+        if (v6 == -1) return -1;
+        int got = bound_port(v6);
+        wildcard(AF_INET, got, &ss, &len);
+        int v4 = got == -1 ? -1 : listen_on(&ss, len, 0, step);
+        if (v4 != -1) {
+            ls->fd[ls->count++] = v6;
+            ls->fd[ls->count++] = v4;
+            snprintf(ls->where, sizeof(ls->where), "every address");
+            snprintf(ls->families, sizeof(ls->families), "IPv6 and IPv4, two sockets");
+            return 0;
+        }
+        int saved = errno;
+        close(v6);
+        errno = saved;
+        if (port != 0 || saved != EADDRINUSE) return -1;
+    }
+    return -1;
+}
+
+int net_listen(const char *host, int port, net_listeners *ls, char *why, size_t why_cap) {
+    memset(ls, 0, sizeof(*ls));
+    const char *step = "socket";
+    const char *shown = host[0] ? host : "every address";
+    if (host[0] == '\0') {
+        if (listen_everywhere(port, ls, &step) == -1) goto fail;
+    } else {
+        struct sockaddr_storage ss;
+        socklen_t sslen;
+        if (resolve(host, port, &ss, &sslen, why, why_cap) == -1) return -1;
+        const void *ip = ss.ss_family == AF_INET
+                             ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+                             : (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+        if (inet_ntop(ss.ss_family, ip, ls->where, sizeof(ls->where)) == NULL)
+            snprintf(ls->where, sizeof(ls->where), "%s", host);
+        shown = ls->where;
+        /* "::" serves IPv4 too where the system allows it, as Go's does. */
+        int fd = listen_on(&ss, sslen, 0, &step);
+        if (fd == -1 && ss.ss_family == AF_INET6 && strcmp(step, "setsockopt IPV6_V6ONLY") == 0)
+            fd = listen_on(&ss, sslen, 1, &step); /* OpenBSD: IPv6 sockets are IPv6-only */
+        if (fd == -1) goto fail;
+        ls->fd[ls->count++] = fd;
+    }
+    step = "getsockname";
+    if ((ls->port = bound_port(ls->fd[0])) == -1) goto fail;
+    return 0;
+fail:;
+    int saved = errno;
+    snprintf(why, why_cap, "cannot listen on %s port %d: %s: %s", shown, port, step,
+             strerror(saved));
+    net_close_listeners(ls);
+    errno = saved;
+    return -1;
+}
+
+int net_describe_listener(int fd, net_listeners *ls) {
+    struct sockaddr_storage ss = {0};
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1) return -1;
+    net_addr a;
+    to_net_addr(&ss, &a);
+    ls->port = a.port;
+    int family = a.family == 6 ? AF_INET6 : AF_INET;
+    if (a.family == 0 || inet_ntop(family, a.ip, ls->where, sizeof(ls->where)) == NULL)
+        snprintf(ls->where, sizeof(ls->where), "?");
+    return 0;
+}
+
+void net_close_listeners(net_listeners *ls) {
+    for (int i = 0; i < ls->count; i++)
+        close(ls->fd[i]);
+    ls->count = 0;
 }

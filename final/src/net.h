@@ -19,12 +19,26 @@ typedef struct net_addr {
     uint8_t ip[16]; /* IPv4 in the first 4 bytes */
 } net_addr;
 
-/* Bind and listen on host:port. On failure returns -1 and writes one line
- * naming the cause into why (e.g. "cannot listen on 0.0.0.0 port 80:
- * Permission denied"). On success *bound_port is the port (useful for 0),
- * and addr_text the numeric address the socket is bound to. */
-int net_listen(const char *host, int port, int *bound_port, char *addr_text, size_t addr_cap,
-               char *why, size_t why_cap);
+/* The sockets a server listens on: one, or two where a system cannot serve
+ * both families on one (and a service manager may hand over several). */
+#define NET_MAX_LISTENERS 8
+typedef struct net_listeners {
+    int fd[NET_MAX_LISTENERS];
+    int count;
+    int port;          /* the first socket's port (what port 0 picked) */
+    char where[64];    /* "every address", or the numeric address */
+    char families[40]; /* "IPv6 and IPv4", ... ; "" when it goes without saying */
+} net_listeners;
+
+/* Listen on host:port. An empty host is every address, IPv6 and IPv4, as
+ * Go's net.Listen("tcp", ":port"). On failure returns -1 and writes one
+ * line naming the cause into why (e.g. "cannot listen on every address
+ * port 80: bind: Permission denied"). */
+int net_listen(const char *host, int port, net_listeners *ls, char *why, size_t why_cap);
+void net_close_listeners(net_listeners *ls);
+
+/* Set ls->where and ls->port from a listening socket's own address. */
+int net_describe_listener(int fd, net_listeners *ls);
 
 /* Accept one client: non-blocking, close-on-exec, TCP_NODELAY, and (where
  * the system has it) SO_NOSIGPIPE. Returns the descriptor, or -1 with errno

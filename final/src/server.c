@@ -21,10 +21,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "activation.h"
 #include "ae.h"
 #include "buffer.h"
 #include "log.h"
 #include "net.h"
+#include "resources.h"
 #include "server.h"
 #include "warn.h"
 
@@ -33,6 +35,14 @@
 #define READ_BUF_SIZE (64 * 1024)
 #define GRACE_MS      2000 /* how long a shutdown waits for unsent echo */
 #define PAUSE_MS      100  /* accepting pauses this long when the system is short of memory */
+
+/* The status line answers SIGUSR1, and SIGINFO where the system has it
+ * (Ctrl-T in a macOS or BSD terminal, as dd and cp answer it). */
+#ifdef SIGINFO
+#define STATUS_SIGNAL SIGINFO
+#else
+#define STATUS_SIGNAL SIGUSR1
+#endif
 
 /* The kinds of trouble that warn on stderr, each at most once a minute. */
 enum { WARN_MAX_CONNS, WARN_NO_FDS, WARN_PAUSED, WARN_KINDS };
@@ -67,8 +77,9 @@ typedef struct idle_link {
 static struct {
     const config *cfg;
     ae_loop *loop;
-    int lfd;
-    int reserve_fd; /* kept open to be closed when descriptors run out */
+    net_listeners ls; /* count is 0 once closed */
+    int reserve_fd;   /* kept open to be closed when descriptors run out */
+    long long started_ms;
     int setsize;
     int max_fd;
     long nconns;
@@ -83,7 +94,7 @@ static struct {
     idle_link *idle; /* [setsize], only with -idle-timeout */
     net_addr *peers; /* [setsize], only when logging */
     server_stats stats;
-} srv = {.lfd = -1, .reserve_fd = -1, .idle_head = -1, .idle_tail = -1};
+} srv = {.reserve_fd = -1, .idle_head = -1, .idle_tail = -1};
 
 /* Allocate the tables for setsize descriptors. Returns 0, or -1 with errno. */
 static int tables_alloc(int setsize, int with_idle, int with_peers) {
@@ -297,15 +308,25 @@ static void conn_open(int fd, const net_addr *peer) {
     if (srv.peers) srv.peers[fd] = *peer;
     if (srv.idle_ms) idle_append(fd);
     if (fd > srv.max_fd) srv.max_fd = fd;
-    srv.nconns++;
+    if ((uint64_t)++srv.nconns > srv.stats.peak) srv.stats.peak = (uint64_t)srv.nconns;
     srv.stats.served++;
 }
 
 /* --- accepting ----------------------------------------------------------- */
 
+static int on_accept(ae_loop *loop, int lfd, int mask);
+
+/* Watch every listening socket for mask (AE_READABLE, or AE_NONE to stop
+ * accepting). Returns -1 with errno if one could not be watched. */
+static int watch_listeners(int mask) {
+    for (int i = 0; i < srv.ls.count; i++)
+        if (ae_watch(srv.loop, srv.ls.fd[i], mask, on_accept) == -1) return -1;
+    return 0;
+}
+
 static void pause_accepting(int err) {
     long long now = ae_now_ms(srv.loop);
-    ae_watch(srv.loop, srv.lfd, AE_NONE, NULL);
+    watch_listeners(AE_NONE); /* cannot fail for watched descriptors */
     srv.accept_resume_at = now + PAUSE_MS;
     warn_limited(&srv.warned[WARN_PAUSED], now, "accept: %s; not accepting for a moment",
                  strerror(err));
@@ -317,14 +338,14 @@ static void pause_accepting(int err) {
  * connection close instead of hanging), take the reserve back. Never retry
  * accept after it failed: Linux reports EMFILE before EAGAIN, so a retry
  * would loop forever (libuv b3ab332). */
-static void shed_clients(int err) {
+static void shed_clients(int lfd, int err) {
     int stuck = 1;
     if (srv.reserve_fd != -1) {
         close(srv.reserve_fd);
         srv.reserve_fd = -1;
         for (;;) {
             net_addr peer;
-            int fd = net_accept(srv.lfd, &peer);
+            int fd = net_accept(lfd, &peer);
             if (fd == -1) {
                 if (errno == EINTR || errno == ECONNABORTED) continue;
                 stuck = !(errno == EAGAIN || errno == EWOULDBLOCK);
@@ -350,7 +371,7 @@ static int on_accept(ae_loop *loop, int lfd, int mask) {
             if (err == EAGAIN || err == EWOULDBLOCK) return AE_DONE;
             if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
             if (err == EMFILE || err == ENFILE)
-                shed_clients(err);
+                shed_clients(lfd, err);
             else
                 pause_accepting(err); /* ENOBUFS, ENOMEM: wait, do not spin */
             return AE_DONE;
@@ -380,9 +401,9 @@ static void on_deadline(ae_loop *loop) {
         ae_stop(loop);
         return;
     }
-    if (srv.accept_resume_at && now >= srv.accept_resume_at && srv.lfd != -1) {
+    if (srv.accept_resume_at && now >= srv.accept_resume_at && srv.ls.count > 0) {
         srv.accept_resume_at = 0;
-        if (ae_watch(loop, srv.lfd, AE_READABLE, on_accept) == -1) pause_accepting(errno);
+        if (watch_listeners(AE_READABLE) == -1) pause_accepting(errno);
     }
     if (srv.idle_ms) close_idle(now);
 }
@@ -434,17 +455,49 @@ static void begin_shutdown(int signo) {
     }
     srv.stopping = 1;
     srv.stop_deadline = ae_now_ms(srv.loop) + GRACE_MS;
-    ae_watch(srv.loop, srv.lfd, AE_NONE, NULL);
-    close(srv.lfd);
-    srv.lfd = -1;
+    watch_listeners(AE_NONE);
+    net_close_listeners(&srv.ls);
     for (int fd = 0; fd <= srv.max_fd; fd++)
         if (srv.conns[fd].state & C_OPEN) shutdown_drain(fd);
+}
+
+/* "1h2m3s", "4m0s", "12s": the uptime, in Go's way of writing a duration. */
+static void format_uptime(char *dst, size_t cap, long long ms) {
+    long long s = ms / 1000, h = s / 3600, m = s / 60 % 60;
+    if (h)
+        snprintf(dst, cap, "%lldh%lldm%llds", h, m, s % 60);
+    else if (m)
+        snprintf(dst, cap, "%lldm%llds", m, s % 60);
+    else
+        snprintf(dst, cap, "%llds", s);
+}
+
+/* One line on stderr, on demand (SIGUSR1, or Ctrl-T where there is SIGINFO). */
+static void print_status(void) {
+    char up[32], rss[32];
+    format_uptime(up, sizeof(up), ae_now_ms(srv.loop) - srv.started_ms);
+    long long bytes = resources_resident();
+    if (bytes < 0)
+        snprintf(rss, sizeof(rss), "resident memory unknown");
+    else
+        snprintf(rss, sizeof(rss), "%.1f MiB resident", (double)bytes / (1024 * 1024));
+    /* Descriptors: the server's own are the lowest numbers, the clients'
+     * below max_fd + 1; a few more for what opened after the last client. */
+    int fds = resources_descriptors(srv.max_fd + 64 < srv.setsize ? srv.max_fd + 64 : srv.setsize);
+    fprintf(stderr,
+            "parrot: status: up %s, %ld connections open (peak %llu), %llu served, %llu bytes "
+            "echoed, %llu refused, %llu log lines dropped, %s, %d descriptors open\n",
+            up, srv.nconns, (unsigned long long)srv.stats.peak,
+            (unsigned long long)srv.stats.served, (unsigned long long)srv.stats.bytes,
+            (unsigned long long)srv.stats.refused, (unsigned long long)log_dropped(), rss, fds);
 }
 
 static void on_signal(ae_loop *loop, int signo) {
     (void)loop;
     if (signo == SIGHUP)
         log_reopen();
+    else if (signo == SIGUSR1 || signo == STATUS_SIGNAL)
+        print_status();
     else
         begin_shutdown(signo);
 }
@@ -467,10 +520,10 @@ int server_init(const config *cfg, int setsize, char *why, size_t why_cap) {
         snprintf(why, why_cap, "cannot open log file %s: %s", cfg->log, strerror(errno));
         return -1;
     }
-    int port;
-    char addr[64];
-    srv.lfd = net_listen(cfg->host, (int)cfg->port, &port, addr, sizeof(addr), why, why_cap);
-    if (srv.lfd == -1) return -1;
+    /* Sockets a service manager passed, else our own. */
+    int passed = activation_listeners(&srv.ls, why, why_cap);
+    if (passed == -1) return -1;
+    if (!passed && net_listen(cfg->host, (int)cfg->port, &srv.ls, why, why_cap) == -1) return -1;
     srv.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     const char *step = "open /dev/null";
     if (srv.reserve_fd == -1) goto fail;
@@ -479,15 +532,20 @@ int server_init(const config *cfg, int setsize, char *why, size_t why_cap) {
     if (srv.loop == NULL) goto fail;
     step = "allocate the connection tables";
     if (tables_alloc(setsize, srv.idle_ms != 0, log_enabled()) == -1) goto fail;
+    srv.started_ms = ae_now_ms(srv.loop);
     step = "watch the listening socket";
-    if (ae_watch(srv.loop, srv.lfd, AE_READABLE, on_accept) == -1) goto fail;
+    if (watch_listeners(AE_READABLE) == -1) goto fail;
     step = "watch signals";
+    /* Before the listening line: a signal sent the moment it shows is not lost. */
     if (ae_watch_signal(srv.loop, SIGINT, on_signal) == -1 ||
         ae_watch_signal(srv.loop, SIGTERM, on_signal) == -1 ||
-        ae_watch_signal(srv.loop, SIGHUP, on_signal) == -1)
+        ae_watch_signal(srv.loop, SIGHUP, on_signal) == -1 ||
+        ae_watch_signal(srv.loop, SIGUSR1, on_signal) == -1 ||
+        (STATUS_SIGNAL != SIGUSR1 && ae_watch_signal(srv.loop, STATUS_SIGNAL, on_signal) == -1))
         goto fail;
     ae_set_before_sleep(srv.loop, before_sleep);
-    fprintf(stderr, "parrot: listening on %s port %d (%s)\n", addr, port, ae_backend_name());
+    fprintf(stderr, "parrot: listening on %s port %d%s%s (%s)\n", srv.ls.where, srv.ls.port,
+            srv.ls.families[0] ? ", " : "", srv.ls.families, ae_backend_name());
     return 0;
 fail:
     snprintf(why, why_cap, "cannot %s: %s", step, strerror(errno));
@@ -499,7 +557,7 @@ int server_run(char *why, size_t why_cap) {
     if (rc == -1)
         snprintf(why, why_cap, "waiting for events (%s): %s", ae_backend_name(), strerror(errno));
     close_all();
-    if (srv.lfd != -1) close(srv.lfd);
+    net_close_listeners(&srv.ls);
     log_close();
     return rc;
 }

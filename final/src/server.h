@@ -18,6 +18,7 @@
 
 typedef struct server_stats {
     uint64_t served;      /* clients accepted and served */
+    uint64_t peak;        /* most clients open at once */
     uint64_t refused;     /* clients closed at once: -max-conns, or out of descriptors */
     uint64_t idle_closed; /* clients closed by -idle-timeout */
     uint64_t bytes;       /* bytes echoed (written back) */

@@ -20,13 +20,24 @@
 #include "util.h"
 
 Test(echo, listening_line_names_address_port_and_backend, .timeout = 20) {
-    h_server *s = start(NULL, "-log", "off", NULL);
+    h_server *s = start(NULL, "-host", "127.0.0.1", "-log", "off", NULL);
     const char *backend = h_env("PARROT_BACKEND");
     char want[128];
-    snprintf(want, sizeof(want), "parrot: listening on 0.0.0.0 port %d (%s)\n", s->port,
+    snprintf(want, sizeof(want), "parrot: listening on 127.0.0.1 port %d (%s)\n", s->port,
              backend ? backend : "");
     h_err_refresh(s);
     cr_assert(eq(str, s->err, want));
+    h_kill(s);
+}
+
+/* No -host: every address of both families, as Go's -port alone. The line
+ * says which families this system gave (one dual-stack socket here). */
+Test(echo, listening_line_without_host_says_every_address, .timeout = 20) {
+    h_server *s = start(NULL, "-log", "off", NULL);
+    char want[128];
+    snprintf(want, sizeof(want), "parrot: listening on every address port %d, IPv", s->port);
+    h_err_refresh(s);
+    cr_assert(eq(int, strncmp(s->err, want, strlen(want)), 0), "%s", s->err);
     h_kill(s);
 }
 

@@ -60,7 +60,7 @@ Test(flags, defaults) {
     parsed p = parse(NULL);
     cr_assert(eq(int, p.rc, CONFIG_OK));
     cr_assert(eq(int, p.cfg.port, 1512));
-    cr_assert(eq(str, (char *)p.cfg.host, "0.0.0.0"));
+    cr_assert(eq(str, (char *)p.cfg.host, ""));
     cr_assert(eq(str, (char *)p.cfg.log, "-"));
     cr_assert(eq(long, p.cfg.max_conns, 1000));
     cr_assert(eq(long, p.cfg.max_pending, 65536));
@@ -154,7 +154,7 @@ Test(flags, usage_has_go_layout) {
     parsed p = parse("-h", NULL);
     const char *expected_parts[] = {
         "Usage of parrot:\n  -host string\n    \tbind address: ",
-        "\n    \taccepts IPv4 where the system allows it (default \"0.0.0.0\")\n",
+        "\n    \tis every address of both families, IPv6 and IPv4\n  -idle-timeout",
         ("  -idle-timeout duration\n    \tclose a client after this long without traffic, "
          "e.g. 30s or 5m; 0 = never\n"),
         "  -log string\n",
