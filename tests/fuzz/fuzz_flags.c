@@ -313,8 +313,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
     }
 
-    config cfg, want = {.host = "0.0.0.0", .port = 1512, .log = "-",
-                        .max_conns = DEFAULT_MAX_CONNS, .max_pending = 65536};
+    config cfg, want = {.host = "",
+                        .port = 1512,
+                        .log = "-",
+                        .max_conns = DEFAULT_MAX_CONNS,
+                        .max_pending = 65536};
     sink out, line, usage;
     open_sink(&out);
     open_sink(&line);
