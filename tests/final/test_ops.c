@@ -78,8 +78,7 @@ Test(ops, port_in_use_exits_1_with_one_line, .timeout = 20) {
     snprintf(port, sizeof(port), "%d", s->port);
     cr_assert(eq(int, run("-port", port, NULL), 1));
     char want[128];
-    snprintf(want, sizeof(want), "parrot: cannot listen on every address port %d: bind: ",
-             s->port);
+    snprintf(want, sizeof(want), "parrot: cannot listen on every address port %d: bind: ", s->port);
     cr_assert(starts(err, want), "%s", err);
     cr_assert(strstr(err, "Address already in use\n") != NULL, "%s", err);
     cr_assert(eq(int, count_char(err, '\n'), 1), "%s", err);
