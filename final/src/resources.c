@@ -30,9 +30,9 @@ long long resources_resident(void) {
     close(fd);
     if (n <= 0) return -1;
     text[n] = '\0';
-    char *p = text;
-    strtoll(p, &p, 10); /* size */
-    long long pages = strtoll(p, NULL, 10);
+    char *resident;
+    (void)strtoll(text, &resident, 10); /* the first field, the size, is skipped */
+    long long pages = strtoll(resident, NULL, 10);
     return pages * sysconf(_SC_PAGESIZE);
 #elif defined(__APPLE__)
     struct proc_taskinfo ti;
