@@ -10,7 +10,6 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,7 +23,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -527,66 +525,6 @@ int h_err_wait(h_server *s, const char *needle, int deadline_ms) {
         if (h_now_ms() >= deadline) return 0;
         pause_ms(2);
     }
-}
-
-/* --- what it costs ------------------------------------------------------ */
-
-int h_have_proc(void) {
-    struct stat st;
-    return stat("/proc/self/stat", &st) == 0;
-}
-
-/* Field `index` (1-based, as in proc(5)) of /proc/PID/stat. */
-static long long proc_stat_field(pid_t pid, int index) {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
-    /* The command name (field 2) may contain spaces: start after ')'. */
-    char *p = strrchr(buf, ')');
-    if (!p) return -1;
-    p += 2; /* now at field 3 */
-    for (int field = 3; field < index; field++) {
-        p = strchr(p, ' ');
-        if (!p) return -1;
-        p++;
-    }
-    return strtoll(p, NULL, 10);
-}
-
-double h_cpu_seconds(pid_t pid) {
-    long long utime = proc_stat_field(pid, 14), stime = proc_stat_field(pid, 15);
-    if (utime < 0 || stime < 0) return -1;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
-long h_rss_kb(pid_t pid) {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
-    fclose(f);
-    return kb;
-}
-
-int h_fd_count(pid_t pid) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.') n++;
-    closedir(d);
-    return n;
 }
 
 /* --- bytes -------------------------------------------------------------- */

@@ -134,12 +134,9 @@ int h_log_wait_lines(h_server *s, int n, int deadline_ms);
 /* Wait until stderr contains needle. Returns 1 if it does. */
 int h_err_wait(h_server *s, const char *needle, int deadline_ms);
 
-/* --- what it costs (Linux /proc; h_have_proc() is 0 elsewhere) --------- */
+/* --- what it costs: memory, descriptors, CPU time (see metrics.h) ------ */
 
-int h_have_proc(void);
-double h_cpu_seconds(pid_t pid); /* user + system time so far, all threads */
-long h_rss_kb(pid_t pid);        /* resident set size now */
-int h_fd_count(pid_t pid);       /* open descriptors now */
+#include "metrics.h"
 
 /* --- time and bytes ---------------------------------------------------- */
 
