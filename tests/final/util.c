@@ -171,7 +171,8 @@ int connect_with_rcvbuf(int port, int bytes) {
     cr_assert(eq(int, setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)), 0),
               "setsockopt SO_RCVBUF: %s", strerror(errno));
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* Not INADDR_LOOPBACK: macOS hides it under strict POSIX. */
+    cr_assert(eq(int, inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr), 1));
     cr_assert(eq(int, connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0), "connect: %s",
               strerror(errno));
     return fd;
