@@ -199,7 +199,24 @@ static void die_with_parent(pid_t parent) {
     if (getppid() != parent) _exit(127);
 }
 
-static pid_t spawn(const char *path, const char *const *args, int out_fd, int err_fd, long nofile) {
+/* In the child, after fork: lower one resource limit (soft) to value.
+ * stderr is already the server's: a failure is said there, and the
+ * harness shows it when the server does not start. */
+static void limit(int resource, const char *name, long value) {
+    struct rlimit rl;
+    if (getrlimit(resource, &rl) != 0) {
+        dprintf(2, "harness: getrlimit %s: %s\n", name, strerror(errno));
+        _exit(127);
+    }
+    rl.rlim_cur = (rlim_t)value;
+    if (setrlimit(resource, &rl) != 0) {
+        dprintf(2, "harness: setrlimit %s %ld: %s\n", name, value, strerror(errno));
+        _exit(127);
+    }
+}
+
+static pid_t spawn(const char *path, const char *const *args, int out_fd, int err_fd, long nofile,
+                   long fsize) {
     const char *argv[64];
     int argc = 0;
     argv[argc++] = path;
@@ -218,13 +235,8 @@ static pid_t spawn(const char *path, const char *const *args, int out_fd, int er
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
             _exit(127);
-        if (nofile > 0) {
-            struct rlimit rl;
-            if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-                rl.rlim_cur = (rlim_t)nofile;
-                if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(127);
-            }
-        }
+        if (nofile > 0) limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", nofile);
+        if (fsize > 0) limit(RLIMIT_FSIZE, "RLIMIT_FSIZE", fsize);
         /* The test process may hold many descriptors; the server should
          * start with only stdin, stdout and stderr. */
         long maxfd = sysconf(_SC_OPEN_MAX);
@@ -240,6 +252,10 @@ static pid_t spawn(const char *path, const char *const *args, int out_fd, int er
         sigprocmask(SIG_SETMASK, &none, NULL);
         for (int sig = 1; sig < 32; sig++)
             if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+        /* Past RLIMIT_FSIZE the kernel sends SIGXFSZ, whose default action
+         * kills; ignored (which survives exec), the write fails with EFBIG
+         * instead, as a write to a full disk fails with ENOSPC. */
+        if (fsize > 0) signal(SIGXFSZ, SIG_IGN);
         execv(path, (char *const *)argv);
         dprintf(2, "harness: execv %s: %s\n", path, strerror(errno));
         _exit(127);
@@ -273,7 +289,7 @@ h_server *h_start_opts(const char *path, const h_opts *opts) {
     }
     int err_fd = make_temp(s->err_path, sizeof s->err_path, "err");
 
-    s->pid = spawn(path, opts->args, out_fd, err_fd, opts->nofile);
+    s->pid = spawn(path, opts->args, out_fd, err_fd, opts->nofile, opts->fsize);
     track(s);
     if (opts->stdout_fd <= 0) close(out_fd);
     close(err_fd);
@@ -341,7 +357,7 @@ int h_run(const char *path, const char *const *args, char *out, size_t outcap, c
     if (!s) cr_fatal("harness: out of memory");
     int out_fd = make_temp(s->out_path, sizeof s->out_path, "out");
     int err_fd = make_temp(s->err_path, sizeof s->err_path, "err");
-    s->pid = spawn(path, args, out_fd, err_fd, 0);
+    s->pid = spawn(path, args, out_fd, err_fd, 0, 0);
     close(out_fd);
     close(err_fd);
     track(s);

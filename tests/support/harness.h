@@ -49,6 +49,10 @@ typedef struct h_server {
 typedef struct h_opts {
     const char *const *args; /* arguments after argv[0], NULL-terminated; NULL = none */
     long nofile;             /* > 0: RLIMIT_NOFILE (soft) for the server */
+    long fsize;              /* > 0: RLIMIT_FSIZE (soft) for the server, in bytes, with
+                                SIGXFSZ ignored: a write that would take a file past it
+                                fails with EFBIG instead of killing the server. It holds
+                                for every file the server writes, its stderr included */
     int stdout_fd;           /* > 0: use this descriptor as the server's stdout
                                 instead of a temp file (e.g. a pipe the test
                                 controls); it is dup2'ed in the child */
