@@ -338,6 +338,23 @@ Test(ops, sigint_finishes_the_echo_and_exits_0_with_a_summary, .timeout = 20) {
     shutdown_with(SIGINT, "SIGINT");
 }
 
+/* A signal that comes the moment the server says it is listening (a
+ * service manager may stop it as soon as it is up) is handled like any
+ * other: the server watches for its signals before it says so. The
+ * harness sends SIGTERM as soon as it sees the line; the race is run many
+ * times. */
+Test(ops, sigterm_the_moment_it_listens_stops_it_cleanly, .timeout = 60) {
+    for (int i = 0; i < 50; i++) {
+        h_opts o = {.signal_on_listening = SIGTERM};
+        h_server *s = start(&o, "-log", "off", NULL);
+        int code = h_stop(s, 0, H_DEADLINE_MS); /* signal 0: nothing more, only wait */
+        cr_assert(eq(int, code, 0), "run %d: exit code %d; stderr:\n%s", i, code, s->err);
+        cr_assert(strstr(s->err, "parrot: stopped by SIGTERM: 0 connections served") != NULL,
+                  "run %d: %s", i, s->err);
+        h_kill(s);
+    }
+}
+
 Test(ops, shutdown_gives_up_on_a_client_that_never_reads, .timeout = 30) {
     h_server *s = start(NULL, "-log", "off", NULL);
     int fd = h_connect(s->port);

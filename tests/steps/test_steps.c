@@ -1085,3 +1085,31 @@ Test(signals, sigterm, .timeout = 60) {
 Test(signals, sigint, .timeout = 60) {
     check_signal(SIGINT);
 }
+
+/* A signal that comes the moment the server says it is listening (a
+ * service manager may stop it as soon as it is up) is handled like any
+ * other: the server must watch for its signals before it says so. A step
+ * 07 that registered them after saying so lost a SIGTERM sent in between
+ * (ignored, and not watched yet) and ran on. The harness sends SIGTERM as
+ * soon as it sees the line; the race is run many times. Before 07 the
+ * default action kills the server. */
+Test(signals, sigterm_the_moment_it_listens, .timeout = 60) {
+    for (int i = 0; i < 50; i++) {
+        h_opts o = {.args = port_args("0"), .signal_on_listening = SIGTERM};
+        h_server *s = h_start_opts(h_bin(), &o);
+        int code = h_stop(s, 0, 0); /* signal 0: nothing more, only wait */
+        if (step()->signals) {
+            char want[256];
+            snprintf(want, sizeof want,
+                     "listening on port %d\nparrot: stopping (a second signal quits at once)\n"
+                     "parrot: stopped\n",
+                     s->port);
+            cr_assert(eq(int, code, 0), "run %d: exit code %d; stderr:\n%s", i, code, s->err);
+            cr_assert(eq(str, s->err, want), "run %d", i);
+        } else {
+            cr_assert(eq(int, code, 128 + SIGTERM), "run %d: the signal kills it (got %d)", i,
+                      code);
+        }
+        h_kill(s);
+    }
+}

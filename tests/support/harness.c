@@ -297,7 +297,11 @@ h_server *h_start_opts(const char *path, const h_opts *opts) {
     long long deadline = h_now_ms() + deadline_or_default(opts->deadline_ms);
     for (;;) {
         h_err_refresh(s);
-        if (s->err && (s->port = parse_port(s->err)) > 0) return s;
+        if (s->err && (s->port = parse_port(s->err)) > 0) {
+            if (opts->signal_on_listening > 0 && kill(s->pid, opts->signal_on_listening) != 0)
+                cr_fatal("kill %d: %s", opts->signal_on_listening, strerror(errno));
+            return s;
+        }
         if (!h_alive(s)) {
             h_err_refresh(s);
             cr_fatal("%s exited (code %d) before listening; stderr:\n%s", path,
@@ -309,7 +313,9 @@ h_server *h_start_opts(const char *path, const h_opts *opts) {
             cr_fatal("%s did not print 'listening on ... port N' in time; stderr:\n%s", path,
                      s->err ? s->err : "");
         }
-        pause_ms(2);
+        /* A signal for the listening line goes the moment it appears: a
+         * server that is not ready for it yet must be caught out. */
+        if (opts->signal_on_listening <= 0) pause_ms(2);
     }
 }
 

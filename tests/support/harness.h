@@ -53,6 +53,8 @@ typedef struct h_opts {
                                 SIGXFSZ ignored: a write that would take a file past it
                                 fails with EFBIG instead of killing the server. It holds
                                 for every file the server writes, its stderr included */
+    int signal_on_listening; /* > 0: send this signal the moment the listening line
+                                appears (the wait for it then polls without pausing) */
     int stdout_fd;           /* > 0: use this descriptor as the server's stdout
                                 instead of a temp file (e.g. a pipe the test
                                 controls); it is dup2'ed in the child */
