@@ -29,7 +29,8 @@
 
 /* =========================================================================
  * Each system's own interface: native_rss_kb, native_fd_count,
- * native_cpu_seconds, native_stopped and NATIVE_CPU_RESOLUTION.
+ * native_cpu_seconds, native_stopped and native_cpu_resolution, with
+ * HAVE_NATIVE and NATIVE_SOURCE (a few words for messages).
  * ========================================================================= */
 
 #if defined(__linux__)
@@ -130,8 +131,9 @@ static int native_fd_count(pid_t pid) {
 #include <sys/proc.h> /* SSTOP */
 #include <sys/proc_info.h>
 
-/* The kernel adds a thread's time to its totals at least on every timer
- * interrupt, so a reading lags by at most a scheduler tick (10 ms). */
+/* The totals are kept in units far finer than this; 0.01 s is a margin
+ * for how far a running thread's share may lag behind, which has not been
+ * measured (nothing here runs on macOS). */
 static double native_cpu_resolution(void) {
     return 0.01;
 }
@@ -201,8 +203,9 @@ static int native_fd_count(pid_t pid) {
 #include <sys/sysctl.h>
 #include <sys/user.h>
 
-/* ki_runtime gets a thread's time when the thread is switched out: a
- * thread that never blocks is switched once a time slice, about 0.1 s. */
+/* ki_runtime gets a thread's time when the thread is switched out (as the
+ * kernel source reads: not measured here): a thread that never blocks is
+ * switched once a time slice, about 0.1 s. */
 static double native_cpu_resolution(void) {
     return 0.1;
 }

@@ -22,14 +22,16 @@ double h_cpu_seconds(pid_t pid); /* user + system time so far, all threads */
 int h_stopped(pid_t pid);        /* 1 if it is stopped (SIGSTOP), else 0 */
 
 /* The smallest step h_cpu_seconds can be trusted to: a difference of two
- * readings may be off by this much either way. 0.01 s or finer on the
- * native paths; the ps fallback reads it off ps's own output (one second
- * where ps prints whole seconds, as Linux's does). */
+ * readings may be off by this much either way. 0.01 s on Linux and macOS,
+ * 0.1 s on FreeBSD (metrics.c says why); the ps fallback reads it off ps's
+ * own output: 0.01 s where ps prints hundredths (macOS, the BSDs), one
+ * second where it prints whole seconds (Linux's procps). */
 double h_cpu_resolution(void);
 
 /* A window in which to measure CPU use: ms, or longer where the resolution
- * is coarse, so that it is at most a fifth of the window. On the native
- * paths this is ms itself. */
+ * is coarse, so that it is at most a fifth of the window. For the windows
+ * the tests ask for (0.5 s and more) that is ms itself except with ps on
+ * Linux, where it is 5 s. */
 int h_cpu_window_ms(int ms);
 
 /* Which way the metrics are read here, in a few words for messages (the
