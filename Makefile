@@ -56,8 +56,9 @@ final: flags ## build the production server: ./final/parrot (BACKEND=kqueue for 
 	@$(MAKE) $(SUB) -C final $(if $(BACKEND),BACKEND=$(BACKEND))
 
 # --- testing ----------------------------------------------------------------
-test-deps: ## install Criterion (and pkg-config) if missing
+test-deps: ## install Criterion and pkg-config if missing (and ps, lsof for PARROT_PORTABLE_METRICS=1)
 	@tools/ensure-criterion
+	@tools/ensure-metrics-tools
 
 test: test-deps flags ## build every stage and run every test suite (SANITIZE=1: under ASan+UBSan)
 	@fail=0; for s in $(TEST_SUITES); do \
@@ -158,3 +159,5 @@ help: ## this list
 	    sed -E 's/^\$$\(addprefix ([a-z]+-),\$$\(STEP_NUMS\)\)/\1NN/; s/:.*## /\t/' | \
 	    awk -F'\t' '{ printf "  %-14s %s\n", $$1, $$2 }'
 	@echo "Variables: SANITIZE=1 (ASan+UBSan), BACKEND=epoll|kqueue (final), QUICK=1 (bench), CC=clang"
+	@echo "Environment: PARROT_PORTABLE_METRICS=1 make test: the tests read memory, descriptors and CPU"
+	@echo "  time with ps and lsof, as on systems without /proc, libproc or kinfo_proc"

@@ -98,10 +98,12 @@ static void accept_clients(int kq, int listener) {
         int client = accept(listener, NULL, NULL);
         if (client == -1) {
             if (errno == EMFILE || errno == ENFILE) {
-                /* Out of descriptors. The waiting client stays in the backlog
-                 * and the listener stays readable: watching it now would wake
-                 * us again at once, forever (a 100% CPU spin). Stop watching
-                 * it until a client leaves and frees a descriptor. */
+                /* Out of descriptors. On Linux and FreeBSD the waiting client
+                 * stays in the backlog (macOS drops it instead), and while
+                 * any client waits the listener stays readable: watching it
+                 * now would wake us again at once, forever (a 100% CPU
+                 * spin). Stop watching it until a client leaves and frees a
+                 * descriptor. */
                 warn("accept");
                 if (watch(kq, listener, EVFILT_READ, EV_DISABLE) == -1) die("kevent");
             } else if (!would_block() && errno != ECONNABORTED) {

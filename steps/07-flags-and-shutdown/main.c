@@ -266,10 +266,12 @@ static void accept_clients(int kq, int listener) {
         int client = accept(listener, (struct sockaddr *)&addr, &addr_len);
         if (client == -1) {
             if (errno == EMFILE || errno == ENFILE) {
-                /* Out of descriptors. The waiting client stays in the backlog
-                 * and the listener stays readable: watching it now would wake
-                 * us again at once, forever (a 100% CPU spin). Stop watching
-                 * it until a client leaves and frees a descriptor. */
+                /* Out of descriptors. On Linux and FreeBSD the waiting client
+                 * stays in the backlog (macOS drops it instead), and while
+                 * any client waits the listener stays readable: watching it
+                 * now would wake us again at once, forever (a 100% CPU
+                 * spin). Stop watching it until a client leaves and frees a
+                 * descriptor. */
                 warn("accept");
                 if (watch(kq, listener, EVFILT_READ, EV_DISABLE, NULL) == -1) die("kevent");
             } else if (!would_block() && errno != ECONNABORTED) {
@@ -437,16 +439,21 @@ int main(int argc, char **argv) {
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
 
+    /* The kqueue holds what we wait for. Watch the signals before
+     * listen_on() says we are listening: whoever reads that line may send
+     * one at once, and a signal that is ignored but not yet watched is
+     * lost. */
+    int kq = kqueue();
+    if (kq == -1) die("kqueue");
+    if (watch(kq, SIGINT, EVFILT_SIGNAL, EV_ADD, NULL) == -1) die("kevent");
+    if (watch(kq, SIGTERM, EVFILT_SIGNAL, EV_ADD, NULL) == -1) die("kevent");
+
     int listener = listen_on(port);
     set_nonblocking(listener);
 
-    /* The kqueue holds what we wait for. A listening socket is "readable"
-     * when a client is waiting to be accepted. */
-    int kq = kqueue();
-    if (kq == -1) die("kqueue");
+    /* A listening socket is "readable" when a client is waiting to be
+     * accepted. */
     if (watch(kq, listener, EVFILT_READ, EV_ADD, NULL) == -1) die("kevent");
-    if (watch(kq, SIGINT, EVFILT_SIGNAL, EV_ADD, NULL) == -1) die("kevent");
-    if (watch(kq, SIGTERM, EVFILT_SIGNAL, EV_ADD, NULL) == -1) die("kevent");
 
     while (!stopping || conns != NULL) {
         /* Sleep until something we watch is ready; NULL means no timeout.

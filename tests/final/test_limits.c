@@ -40,8 +40,7 @@ static size_t write_until_stuck(int fd, const char *buf, size_t limit) {
 Test(limits, slow_reader_is_paused_memory_stays_bounded_others_served, .timeout = 60) {
     const size_t total = 32 << 20;
     h_server *s = start(NULL, "-log", "off", NULL); /* default -max-pending: 64 KiB */
-    cr_assert(h_have_proc(), "needs /proc to read the server's RSS");
-    round_trip(s->port, 100000, 1); /* warm up: the read buffer is touched */
+    round_trip(s->port, 100000, 1);                 /* warm up: the read buffer is touched */
     long rss_before = h_rss_kb(s->pid);
 
     char *sent = malloc(total);
@@ -154,7 +153,6 @@ Test(limits, out_of_descriptors_does_not_spin_and_recovers, .timeout = 30) {
      * out (EMFILE) and must shed clients instead of spinning on accept. */
     h_opts o = {.nofile = 32};
     h_server *s = start(&o, "-log", "off", "-max-conns", "1000", NULL);
-    cr_assert(h_have_proc(), "needs /proc to read the server's CPU time");
     int fds[40];
     int ok = open_clients(s->port, fds, 40);
     cr_assert(gt(int, ok, 15), "only %d clients served", ok);
@@ -162,13 +160,19 @@ Test(limits, out_of_descriptors_does_not_spin_and_recovers, .timeout = 30) {
     cr_assert(h_err_wait(s, "out of file descriptors", H_DEADLINE_MS), "%s", s->err);
 
     /* More clients keep knocking while it is full: each is closed at once,
-     * and the server sleeps in between. */
+     * and the server sleeps in between: at most 40% of a core, give or take
+     * the resolution of the CPU clock. Where that is coarse (whole seconds
+     * from ps) the window grows, so that a spinning server still shows. */
+    long long t0 = h_now_ms();
     double cpu0 = h_cpu_seconds(s->pid);
     int extra[5];
     cr_assert(eq(int, open_clients(s->port, extra, 5), 0));
-    window_ms(500);
+    window_ms(h_cpu_window_ms(500));
     double cpu = h_cpu_seconds(s->pid) - cpu0;
-    cr_assert(lt(dbl, cpu, 0.2), "the server used %.3f s of CPU in 0.5 s while full", cpu);
+    double seconds = (double)(h_now_ms() - t0) / 1000;
+    cr_assert(lt(dbl, cpu, 0.4 * seconds + h_cpu_resolution()),
+              "the server used %.3f s of CPU in %.1f s while full (%s)", cpu, seconds,
+              h_metrics_source());
 
     /* Clients leave: new ones are served again. */
     for (int i = 0, closed = 0; i < 40 && closed < 5; i++)

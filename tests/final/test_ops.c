@@ -220,19 +220,43 @@ Test(ops, log_file_is_appended_and_reopened_on_sighup, .timeout = 20) {
     unlink(rotated);
 }
 
-Test(ops, full_disk_log_does_not_stop_the_echo, .timeout = 20) {
-    h_server *s = start(NULL, "-log", "/dev/full", NULL);
+/* A log file that cannot grow: the server may write files up to 4 KiB
+ * (RLIMIT_FSIZE, which the harness sets with SIGXFSZ ignored), and the file
+ * already holds 4 KiB. Every write to it fails with EFBIG, as every write
+ * to a full disk fails with ENOSPC. The limit leaves room for the few
+ * lines the server writes to stderr. */
+Test(ops, log_file_that_cannot_grow_does_not_stop_the_echo, .timeout = 20) {
+    enum { LIMIT = 4096 };
+    snprintf(log_path, sizeof(log_path), "/tmp/parrot-final-log-XXXXXX");
+    int lfd = mkstemp(log_path);
+    cr_assert(lfd >= 0, "mkstemp: %s", strerror(errno));
+    char line[64];
+    memset(line, '.', sizeof(line) - 1);
+    line[sizeof(line) - 1] = '\n';
+    for (int i = 0; i < LIMIT / (int)sizeof(line); i++)
+        cr_assert(eq(sz, (size_t)write(lfd, line, sizeof(line)), sizeof(line)), "write: %s",
+                  strerror(errno));
+    close(lfd);
+
+    h_opts o = {.fsize = LIMIT};
+    h_server *s = start(&o, "-log", log_path, NULL);
     int fd = h_connect(s->port);
     for (int i = 0; i < 50; i++)
         echo_ok(fd, "into the void");
     round_trip(s->port, 1 << 20, 3);
-    cr_assert(h_err_wait(s, "parrot: log: write: No space left on device", H_DEADLINE_MS), "%s",
-              s->err);
+    char want[128];
+    snprintf(want, sizeof(want), "parrot: log: write: %s", strerror(EFBIG));
+    cr_assert(h_err_wait(s, want, H_DEADLINE_MS), "want \"%s\" on stderr:\n%s", want, s->err);
     close(fd);
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
     /* Said once, and the summary counts what was lost. */
     cr_assert(eq(int, count_char(s->err, '\n'), 3), "%s", s->err);
     cr_assert(strstr(s->err, " 0 log lines dropped") == NULL, "%s", s->err);
+    struct stat st;
+    cr_assert(eq(int, stat(log_path, &st), 0), "stat %s: %s", log_path, strerror(errno));
+    cr_assert(eq(i64, (long long)st.st_size, LIMIT), "the log file grew past its limit");
+    h_kill(s);
+    unlink(log_path);
 }
 
 Test(ops, closed_log_pipe_does_not_stop_the_echo, .timeout = 20) {
@@ -313,6 +337,23 @@ Test(ops, sigterm_finishes_the_echo_and_exits_0_with_a_summary, .timeout = 20) {
 
 Test(ops, sigint_finishes_the_echo_and_exits_0_with_a_summary, .timeout = 20) {
     shutdown_with(SIGINT, "SIGINT");
+}
+
+/* A signal that comes the moment the server says it is listening (a
+ * service manager may stop it as soon as it is up) is handled like any
+ * other: the server watches for its signals before it says so. The
+ * harness sends SIGTERM as soon as it sees the line; the race is run many
+ * times. */
+Test(ops, sigterm_the_moment_it_listens_stops_it_cleanly, .timeout = 60) {
+    for (int i = 0; i < 50; i++) {
+        h_opts o = {.signal_on_listening = SIGTERM};
+        h_server *s = start(&o, "-log", "off", NULL);
+        int code = h_stop(s, 0, H_DEADLINE_MS); /* signal 0: nothing more, only wait */
+        cr_assert(eq(int, code, 0), "run %d: exit code %d; stderr:\n%s", i, code, s->err);
+        cr_assert(strstr(s->err, "parrot: stopped by SIGTERM: 0 connections served") != NULL,
+                  "run %d: %s", i, s->err);
+        h_kill(s);
+    }
 }
 
 Test(ops, shutdown_gives_up_on_a_client_that_never_reads, .timeout = 30) {

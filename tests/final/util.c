@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -152,26 +151,14 @@ int file_lines(const char *path) {
     return n;
 }
 
-static char process_state(pid_t pid) {
-    char path[64], buf[512];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    cr_assert(f != NULL, "%s: %s (these tests need /proc)", path, strerror(errno));
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *end = strrchr(buf, ')'); /* the name may hold spaces and parentheses */
-    cr_assert(end != NULL && end[1] == ' ', "%s: unexpected format", path);
-    return end[2];
+static int is_stopped(void *arg) {
+    return h_stopped(((h_server *)arg)->pid);
 }
 
 void freeze(h_server *s) {
     cr_assert(eq(int, kill(s->pid, SIGSTOP), 0), "kill SIGSTOP: %s", strerror(errno));
-    long long deadline = h_now_ms() + H_DEADLINE_MS;
-    while (process_state(s->pid) != 'T') {
-        cr_assert(lt(i64, h_now_ms(), deadline), "the server did not stop");
-        sched_yield();
-    }
+    cr_assert(h_poll_until(is_stopped, s, H_DEADLINE_MS, 1), "the server did not stop (%s)",
+              h_metrics_source());
 }
 
 void thaw(h_server *s) {
@@ -184,7 +171,8 @@ int connect_with_rcvbuf(int port, int bytes) {
     cr_assert(eq(int, setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)), 0),
               "setsockopt SO_RCVBUF: %s", strerror(errno));
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* Not INADDR_LOOPBACK: macOS hides it under strict POSIX. */
+    cr_assert(eq(int, inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr), 1));
     cr_assert(eq(int, connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0), "connect: %s",
               strerror(errno));
     return fd;

@@ -35,7 +35,7 @@ int wait_fds_at_most(h_server *s, int n, int deadline_ms);
 
 /* Stop the server with SIGSTOP and wait until it is stopped (it then reads
  * nothing, while the kernel still queues what clients send it); resume it
- * with SIGCONT. Through /proc: Linux only, like the descriptor counts. */
+ * with SIGCONT. */
 void freeze(h_server *s);
 void thaw(h_server *s);
 

@@ -200,6 +200,18 @@ static void measurement_window(int ms) {
     poll(NULL, 0, ms);
 }
 
+/* The CPU time the server uses over a measurement window of at least ms:
+ * longer where the CPU clock is coarse (see h_cpu_window_ms). *seconds is
+ * how long the window really was. */
+static double cpu_used(h_server *s, int ms, double *seconds) {
+    long long start = h_now_ms();
+    double before = h_cpu_seconds(s->pid);
+    measurement_window(h_cpu_window_ms(ms));
+    double used = h_cpu_seconds(s->pid) - before;
+    *seconds = (double)(h_now_ms() - start) / 1000;
+    return used;
+}
+
 /* Milliseconds of silence that count as "not served". Long enough for an
  * idle loopback echo (well under a millisecond) on a loaded machine. */
 #define SILENCE_MS 300
@@ -470,9 +482,49 @@ Test(clients, one_hangs_up_others_unharmed, .timeout = 30) {
     h_kill(s);
 }
 
+/* When accept() fails for want of a descriptor, Linux and FreeBSD have not
+ * taken the caller off the listen queue yet (FreeBSD's kern_accept4
+ * allocates the descriptor first): it waits there and is served once a
+ * descriptor frees. macOS has already taken it off, and drops it (xnu,
+ * accept_nocancel: "Don't put this back on the socket like we used to,
+ * that just causes the client to spin. Drop the socket."): the caller sees
+ * its connection closed or reset. */
+#if defined(__APPLE__)
+#define ACCEPT_DROPS_CALLER_WITHOUT_FD 1
+#else
+#define ACCEPT_DROPS_CALLER_WITHOUT_FD 0
+#endif
+
+/* The echo of msg (1), or the connection closed or reset before a byte of
+ * it came back (0). Fails the test on silence, or a partial or wrong echo. */
+static int echo_or_closed(int fd, const char *msg, const char *who) {
+    size_t len = strlen(msg), got = 0;
+    char buf[512];
+    cr_assert(lt(sz, len, sizeof buf));
+    long long deadline = h_now_ms() + H_DEADLINE_MS;
+    while (got < len) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        long long left = deadline - h_now_ms();
+        cr_assert(gt(int, left > 0 ? poll(&p, 1, (int)left) : 0, 0),
+                  "%s: neither its echo nor a close in time", who);
+        ssize_t n = recv(fd, buf + got, len - got, 0);
+        if (n > 0) {
+            got += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        cr_assert(eq(sz, got, 0), "%s: closed after %zu of %zu bytes", who, got, len);
+        cr_assert(n == 0 || errno == ECONNRESET, "%s: recv: %s", who, strerror(errno));
+        return 0;
+    }
+    cr_assert(eq(int, memcmp(buf, msg, len), 0), "%s: echo differs", who);
+    return 1;
+}
+
 /* Descriptor exhaustion: with a small open-files limit, more clients than
  * descriptors connect. The server must not spin on a listener it cannot
- * accept from, and must serve the waiting clients as others leave. */
+ * accept from, and must serve the waiting clients as others leave (those
+ * the kernel has not dropped: see ACCEPT_DROPS_CALLER_WITHOUT_FD). */
 Test(clients, out_of_descriptors_no_spin, .timeout = 40) {
     enum { NOFILE = 24, N = 32 };
     h_server *s = start_nofile(NOFILE);
@@ -487,16 +539,23 @@ Test(clients, out_of_descriptors_no_spin, .timeout = 40) {
         expect_echo(fds[0], "x", "first client");
         cr_assert(h_err_wait(s, strerror(EMFILE), 0), "never ran out of descriptors?");
     }
-    if (step()->sleeps_when_idle && h_have_proc()) {
-        double before = h_cpu_seconds(s->pid);
-        measurement_window(500);
-        double used = h_cpu_seconds(s->pid) - before;
-        cr_assert(lt(dbl, used, 0.05), "out of descriptors, it used %.2fs of CPU in 0.5s", used);
+    if (step()->sleeps_when_idle) {
+        /* At most a tenth of a core, give or take the CPU clock's resolution. */
+        double seconds, used = cpu_used(s, 500, &seconds);
+        cr_assert(lt(dbl, used, 0.1 * seconds + h_cpu_resolution()),
+                  "out of descriptors, it used %.2fs of CPU in %.1fs (%s)", used, seconds,
+                  h_metrics_source());
     }
     for (int i = 0; i < N; i++) {
         char who[64];
         snprintf(who, sizeof who, "client %d of %d (open-files limit %d)", i, N, NOFILE);
-        if (!(step()->multi_client && i == 0)) expect_echo(fds[i], "x", who);
+        if (step()->multi_client && i == 0) {
+            /* answered above */
+        } else if (ACCEPT_DROPS_CALLER_WITHOUT_FD && step()->multi_client) {
+            echo_or_closed(fds[i], "x", who);
+        } else {
+            expect_echo(fds[i], "x", who);
+        }
         close(fds[i]);
     }
     cr_assert(h_alive(s));
@@ -507,46 +566,55 @@ Test(clients, out_of_descriptors_no_spin, .timeout = 40) {
  * CPU while idle: 02 polls and burns a core; the others sleep.
  * ========================================================================= */
 
-Test(cpu, idle, .timeout = 30) {
+Test(cpu, idle, .timeout = 60) {
     h_server *s = start();
     int c = h_connect(s->port);
     round_trip(c, "then silence"); /* a connected client that says nothing */
-    if (!h_have_proc()) {
-        fprintf(stderr,
-                "NOTE cpu::idle (step %s): no /proc here, CPU time not measured; "
-                "only the echo was checked\n",
-                step()->step);
-    } else if (step()->sleeps_when_idle) {
-        double before = h_cpu_seconds(s->pid);
-        measurement_window(1000);
-        double used = h_cpu_seconds(s->pid) - before;
-        cr_assert(lt(dbl, used, 0.05), "idle, it used %.3fs of CPU in 1s", used);
+    double resolution = h_cpu_resolution();
+    if (step()->sleeps_when_idle) {
+        /* Under 5% of a core, give or take the CPU clock's resolution. */
+        double seconds, used = cpu_used(s, 1000, &seconds);
+        cr_assert(lt(dbl, used, 0.05 * seconds + resolution),
+                  "idle, it used %.3fs of CPU in %.1fs (%s)", used, seconds, h_metrics_source());
     } else {
-        /* Polling non-blocking sockets burns a core: over 0.5 s of CPU in
-         * 1 s. On a busy machine (other tests, other work) no process gets
-         * a whole core, so the yardstick is a plain busy loop measured in
-         * the same window: the server must get at least half of what it
-         * gets. A server that sleeps gets nothing near either. */
+        /* Polling non-blocking sockets burns a core. On a busy machine (other
+         * tests, other work) no process gets a whole core, so the yardstick
+         * is a plain busy loop measured in the same window: the server must
+         * get at least half of what it gets. A server that sleeps gets
+         * nothing near either. Each reading may be off by the resolution,
+         * so the window lasts until the busy loop has been charged four
+         * times that (1 s at least; up to 30 s where ps counts whole seconds
+         * and the machine is busy). */
         cr_assert(step()->nonblocking);
         pid_t spinner = fork();
-        cr_assert(ge(int, spinner, 0));
-        if (spinner == 0) { /* busy for 3 s at most, even if nobody kills it */
-            long long end = h_now_ms() + 3000;
+        cr_assert(ge(int, spinner, 0), "fork: %s", strerror(errno));
+        if (spinner == 0) { /* busy for 40 s at most, even if nobody kills it */
+            long long end = h_now_ms() + 40000;
             while (h_now_ms() < end) {
             }
             _exit(0);
         }
+        long long start = h_now_ms();
         double before = h_cpu_seconds(s->pid), spin_before = h_cpu_seconds(spinner);
         measurement_window(1000);
-        double used = h_cpu_seconds(s->pid) - before;
         double spin = h_cpu_seconds(spinner) - spin_before;
+        while (spin < 4 * resolution && h_now_ms() - start < 30000) {
+            measurement_window(100);
+            spin = h_cpu_seconds(spinner) - spin_before;
+        }
+        double used = h_cpu_seconds(s->pid) - before;
+        double seconds = (double)(h_now_ms() - start) / 1000;
         kill(spinner, SIGKILL);
         waitpid(spinner, NULL, 0);
-        double want = spin < 1.0 ? 0.5 * spin : 0.5;
+        cr_assert(ge(dbl, spin, 4 * resolution),
+                  "a busy loop got only %.2fs of CPU in %.0fs: too little to compare with at a "
+                  "resolution of %.2fs (%s)",
+                  spin, seconds, resolution, h_metrics_source());
+        double want = 0.5 * (spin < seconds ? spin : seconds) - 1.5 * resolution;
         cr_assert(gt(dbl, used, want),
-                  "a polling server should burn a core: it used %.3fs of CPU in 1s "
-                  "(a busy loop got %.3fs)",
-                  used, spin);
+                  "a polling server should burn a core: it used %.3fs of CPU in %.1fs "
+                  "(a busy loop got %.3fs; %s)",
+                  used, seconds, spin, h_metrics_source());
     }
     round_trip(c, "still awake");
     close(c);
@@ -569,11 +637,8 @@ Test(slow_reader, others_served_memory_bounded, .timeout = 60) {
     unsigned char *data = pattern(len, 4);
     size_t sent = send_until_stalled(a, data, len, SILENCE_MS);
     cr_assert(lt(sz, sent, len), "the server took all 32 MiB without them being read");
-    if (h_have_proc()) {
-        long grown = h_rss_kb(s->pid) - rss_before;
-        cr_assert(lt(long, grown, 4096L), "RSS grew by %ld KiB for a client that does not read",
-                  grown);
-    }
+    long grown = h_rss_kb(s->pid) - rss_before;
+    cr_assert(lt(long, grown, 4096L), "RSS grew by %ld KiB for a client that does not read", grown);
 
     int b = h_connect(s->port);
     h_send_all(b, "Hello Parrot", 12);
@@ -1019,4 +1084,32 @@ Test(signals, sigterm, .timeout = 60) {
 
 Test(signals, sigint, .timeout = 60) {
     check_signal(SIGINT);
+}
+
+/* A signal that comes the moment the server says it is listening (a
+ * service manager may stop it as soon as it is up) is handled like any
+ * other: the server must watch for its signals before it says so. A step
+ * 07 that registered them after saying so lost a SIGTERM sent in between
+ * (ignored, and not watched yet) and ran on. The harness sends SIGTERM as
+ * soon as it sees the line; the race is run many times. Before 07 the
+ * default action kills the server. */
+Test(signals, sigterm_the_moment_it_listens, .timeout = 60) {
+    for (int i = 0; i < 50; i++) {
+        h_opts o = {.args = port_args("0"), .signal_on_listening = SIGTERM};
+        h_server *s = h_start_opts(h_bin(), &o);
+        int code = h_stop(s, 0, 0); /* signal 0: nothing more, only wait */
+        if (step()->signals) {
+            char want[256];
+            snprintf(want, sizeof want,
+                     "listening on port %d\nparrot: stopping (a second signal quits at once)\n"
+                     "parrot: stopped\n",
+                     s->port);
+            cr_assert(eq(int, code, 0), "run %d: exit code %d; stderr:\n%s", i, code, s->err);
+            cr_assert(eq(str, s->err, want), "run %d", i);
+        } else {
+            cr_assert(eq(int, code, 128 + SIGTERM), "run %d: the signal kills it (got %d)", i,
+                      code);
+        }
+        h_kill(s);
+    }
 }

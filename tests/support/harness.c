@@ -10,7 +10,6 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,7 +23,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -201,7 +199,24 @@ static void die_with_parent(pid_t parent) {
     if (getppid() != parent) _exit(127);
 }
 
-static pid_t spawn(const char *path, const char *const *args, int out_fd, int err_fd, long nofile) {
+/* In the child, after fork: lower one resource limit (soft) to value.
+ * stderr is already the server's: a failure is said there, and the
+ * harness shows it when the server does not start. */
+static void limit(int resource, const char *name, long value) {
+    struct rlimit rl;
+    if (getrlimit(resource, &rl) != 0) {
+        dprintf(2, "harness: getrlimit %s: %s\n", name, strerror(errno));
+        _exit(127);
+    }
+    rl.rlim_cur = (rlim_t)value;
+    if (setrlimit(resource, &rl) != 0) {
+        dprintf(2, "harness: setrlimit %s %ld: %s\n", name, value, strerror(errno));
+        _exit(127);
+    }
+}
+
+static pid_t spawn(const char *path, const char *const *args, int out_fd, int err_fd, long nofile,
+                   long fsize) {
     const char *argv[64];
     int argc = 0;
     argv[argc++] = path;
@@ -220,13 +235,8 @@ static pid_t spawn(const char *path, const char *const *args, int out_fd, int er
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
             _exit(127);
-        if (nofile > 0) {
-            struct rlimit rl;
-            if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-                rl.rlim_cur = (rlim_t)nofile;
-                if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(127);
-            }
-        }
+        if (nofile > 0) limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", nofile);
+        if (fsize > 0) limit(RLIMIT_FSIZE, "RLIMIT_FSIZE", fsize);
         /* The test process may hold many descriptors; the server should
          * start with only stdin, stdout and stderr. */
         long maxfd = sysconf(_SC_OPEN_MAX);
@@ -242,6 +252,10 @@ static pid_t spawn(const char *path, const char *const *args, int out_fd, int er
         sigprocmask(SIG_SETMASK, &none, NULL);
         for (int sig = 1; sig < 32; sig++)
             if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+        /* Past RLIMIT_FSIZE the kernel sends SIGXFSZ, whose default action
+         * kills; ignored (which survives exec), the write fails with EFBIG
+         * instead, as a write to a full disk fails with ENOSPC. */
+        if (fsize > 0) signal(SIGXFSZ, SIG_IGN);
         execv(path, (char *const *)argv);
         dprintf(2, "harness: execv %s: %s\n", path, strerror(errno));
         _exit(127);
@@ -275,7 +289,7 @@ h_server *h_start_opts(const char *path, const h_opts *opts) {
     }
     int err_fd = make_temp(s->err_path, sizeof s->err_path, "err");
 
-    s->pid = spawn(path, opts->args, out_fd, err_fd, opts->nofile);
+    s->pid = spawn(path, opts->args, out_fd, err_fd, opts->nofile, opts->fsize);
     track(s);
     if (opts->stdout_fd <= 0) close(out_fd);
     close(err_fd);
@@ -283,7 +297,11 @@ h_server *h_start_opts(const char *path, const h_opts *opts) {
     long long deadline = h_now_ms() + deadline_or_default(opts->deadline_ms);
     for (;;) {
         h_err_refresh(s);
-        if (s->err && (s->port = parse_port(s->err)) > 0) return s;
+        if (s->err && (s->port = parse_port(s->err)) > 0) {
+            if (opts->signal_on_listening > 0 && kill(s->pid, opts->signal_on_listening) != 0)
+                cr_fatal("kill %d: %s", opts->signal_on_listening, strerror(errno));
+            return s;
+        }
         if (!h_alive(s)) {
             h_err_refresh(s);
             cr_fatal("%s exited (code %d) before listening; stderr:\n%s", path,
@@ -295,7 +313,9 @@ h_server *h_start_opts(const char *path, const h_opts *opts) {
             cr_fatal("%s did not print 'listening on ... port N' in time; stderr:\n%s", path,
                      s->err ? s->err : "");
         }
-        pause_ms(2);
+        /* A signal for the listening line goes the moment it appears: a
+         * server that is not ready for it yet must be caught out. */
+        if (opts->signal_on_listening <= 0) pause_ms(2);
     }
 }
 
@@ -343,7 +363,7 @@ int h_run(const char *path, const char *const *args, char *out, size_t outcap, c
     if (!s) cr_fatal("harness: out of memory");
     int out_fd = make_temp(s->out_path, sizeof s->out_path, "out");
     int err_fd = make_temp(s->err_path, sizeof s->err_path, "err");
-    s->pid = spawn(path, args, out_fd, err_fd, 0);
+    s->pid = spawn(path, args, out_fd, err_fd, 0, 0);
     close(out_fd);
     close(err_fd);
     track(s);
@@ -527,66 +547,6 @@ int h_err_wait(h_server *s, const char *needle, int deadline_ms) {
         if (h_now_ms() >= deadline) return 0;
         pause_ms(2);
     }
-}
-
-/* --- what it costs ------------------------------------------------------ */
-
-int h_have_proc(void) {
-    struct stat st;
-    return stat("/proc/self/stat", &st) == 0;
-}
-
-/* Field `index` (1-based, as in proc(5)) of /proc/PID/stat. */
-static long long proc_stat_field(pid_t pid, int index) {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
-    /* The command name (field 2) may contain spaces: start after ')'. */
-    char *p = strrchr(buf, ')');
-    if (!p) return -1;
-    p += 2; /* now at field 3 */
-    for (int field = 3; field < index; field++) {
-        p = strchr(p, ' ');
-        if (!p) return -1;
-        p++;
-    }
-    return strtoll(p, NULL, 10);
-}
-
-double h_cpu_seconds(pid_t pid) {
-    long long utime = proc_stat_field(pid, 14), stime = proc_stat_field(pid, 15);
-    if (utime < 0 || stime < 0) return -1;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
-long h_rss_kb(pid_t pid) {
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
-    fclose(f);
-    return kb;
-}
-
-int h_fd_count(pid_t pid) {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (e->d_name[0] != '.') n++;
-    closedir(d);
-    return n;
 }
 
 /* --- bytes -------------------------------------------------------------- */

@@ -49,6 +49,12 @@ typedef struct h_server {
 typedef struct h_opts {
     const char *const *args; /* arguments after argv[0], NULL-terminated; NULL = none */
     long nofile;             /* > 0: RLIMIT_NOFILE (soft) for the server */
+    long fsize;              /* > 0: RLIMIT_FSIZE (soft) for the server, in bytes, with
+                                SIGXFSZ ignored: a write that would take a file past it
+                                fails with EFBIG instead of killing the server. It holds
+                                for every file the server writes, its stderr included */
+    int signal_on_listening; /* > 0: send this signal the moment the listening line
+                                appears (the wait for it then polls without pausing) */
     int stdout_fd;           /* > 0: use this descriptor as the server's stdout
                                 instead of a temp file (e.g. a pipe the test
                                 controls); it is dup2'ed in the child */
@@ -134,12 +140,9 @@ int h_log_wait_lines(h_server *s, int n, int deadline_ms);
 /* Wait until stderr contains needle. Returns 1 if it does. */
 int h_err_wait(h_server *s, const char *needle, int deadline_ms);
 
-/* --- what it costs (Linux /proc; h_have_proc() is 0 elsewhere) --------- */
+/* --- what it costs: memory, descriptors, CPU time (see metrics.h) ------ */
 
-int h_have_proc(void);
-double h_cpu_seconds(pid_t pid); /* user + system time so far, all threads */
-long h_rss_kb(pid_t pid);        /* resident set size now */
-int h_fd_count(pid_t pid);       /* open descriptors now */
+#include "metrics.h"
 
 /* --- time and bytes ---------------------------------------------------- */
 
