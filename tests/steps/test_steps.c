@@ -141,7 +141,7 @@ static size_t first_difference(const unsigned char *a, const unsigned char *b, s
  */
 static void exchange_from(int fd, const unsigned char *out, size_t len, size_t sent) {
     unsigned char *in = malloc(len);
-    cr_assert(not(eq(ptr, in, NULL)));
+    cr_assert(ne(ptr, in, NULL));
     set_nonblocking(fd);
     long long deadline = h_now_ms() + 30000;
     size_t received = 0;
@@ -227,7 +227,7 @@ static int all_silent(const int *fds, int n, int ms) {
 
 static unsigned char *pattern(size_t len, unsigned seed) {
     unsigned char *p = malloc(len);
-    cr_assert(not(eq(ptr, p, NULL)));
+    cr_assert(ne(ptr, p, NULL));
     h_fill_pattern(p, len, seed);
     return p;
 }
@@ -294,7 +294,7 @@ Test(startup, port_in_use_is_one_clear_line, .timeout = 20) {
     snprintf(port, sizeof port, "%d", s->port);
     int code = h_run(h_bin(), port_args(port), out, sizeof out, err, sizeof err, 0);
     cr_assert(eq(int, code, 1), "a refused start exits 1 (got %d); stderr: %s", code, err);
-    cr_assert(not(eq(ptr, strstr(err, strerror(EADDRINUSE)), NULL)), "stderr: %s", err);
+    cr_assert(ne(ptr, strstr(err, strerror(EADDRINUSE)), NULL), "stderr: %s", err);
     cr_assert(eq(int, (int)(strchr(err, '\n') - err), (int)strlen(err) - 1),
               "one line on stderr, got: %s", err);
     cr_assert(eq(str, out, ""));
@@ -776,7 +776,7 @@ Test(log, format_exact, .timeout = 20) {
         char want[256];
         snprintf(want, sizeof want, "127.0.0.1:%d - - [", local_port(c));
         cr_assert(eq(int, strncmp(s->out, want, strlen(want)), 0), "log: %s", s->out);
-        cr_assert(not(eq(ptr, strstr(s->out, "] \"hello\\n\" 6\n"), NULL)), "log: %s", s->out);
+        cr_assert(ne(ptr, strstr(s->out, "] \"hello\\n\" 6\n"), NULL), "log: %s", s->out);
     }
     close(c);
     h_kill(s);
@@ -818,7 +818,7 @@ Test(log, escaping, .timeout = 20) {
         char want[128];
         snprintf(want, sizeof want, "%s %zu\n",
                  "\"say \\\"hi\\\" \\\\ back\\r\\n\\t\\x01\\x7f\\x80\\xff caf\\xc3\\xa9\"", len);
-        cr_assert(not(eq(ptr, strstr(s->out, want), NULL)), "want %s in the log: %s", want, s->out);
+        cr_assert(ne(ptr, strstr(s->out, want), NULL), "want %s in the log: %s", want, s->out);
     }
     close(c);
     h_kill(s);
@@ -927,7 +927,7 @@ static void expect_refusal(const char *const *args, int code, const char *first_
         snprintf(want, sizeof want, "%s\nUsage of %s:\n" USAGE_07, first_line, h_bin());
         cr_assert(eq(str, err, want));
     } else {
-        cr_assert(not(eq(ptr, strstr(err, "usage: parrot [port]"), NULL)), "stderr: %s", err);
+        cr_assert(ne(ptr, strstr(err, "usage: parrot [port]"), NULL), "stderr: %s", err);
     }
 }
 
