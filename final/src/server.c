@@ -225,33 +225,30 @@ static void conn_echo(int fd, size_t n) {
 
 /* One read, and the echo of what it brought. With nothing pending, the
  * bytes go into the shared buffer and straight back out; behind unsent echo
- * they go into the connection's buffer, up to -max-pending. Returns the
- * bytes read (the connection may have closed since: see C_OPEN), 0 if
- * nothing was. *full says the read filled all it asked for, so more may be
- * waiting. */
-static size_t conn_read(int fd, int *full) {
+ * they go into the connection's buffer, up to -max-pending. Returns AE_MORE
+ * when the read filled all it asked for, so more may be waiting (the
+ * connection may have closed since: see C_OPEN), AE_DONE otherwise. */
+static int conn_read(int fd) {
     conn *c = &srv.conns[fd];
     char *dst = rbuf;
     size_t want = srv.read_size;
-    *full = 0;
     if (c->out != NULL) {
         size_t left = srv.max_pending - buffer_len(c->out), room;
         if (left < want) want = left;
         if (want == 0) { /* full: pause it (a read of 0 bytes would look like EOF) */
             conn_update(fd);
-            return 0;
+            return AE_DONE;
         }
         if ((dst = buffer_reserve(&c->out, want, &room)) == NULL) {
             conn_close(fd);
-            return 0;
+            return AE_DONE;
         }
     }
     ssize_t n = read(fd, dst, want);
     if (n <= 0) {
         conn_read_end(fd, n);
-        return 0;
+        return AE_DONE;
     }
-    *full = (size_t)n == want;
     touch(fd);
     if (srv.peers) log_message(&srv.peers[fd], dst, (size_t)n);
     if (c->out == NULL) {
@@ -260,7 +257,7 @@ static size_t conn_read(int fd, int *full) {
         buffer_commit(c->out, (size_t)n);
         conn_update(fd);
     }
-    return (size_t)n;
+    return (size_t)n == want ? AE_MORE : AE_DONE;
 }
 
 static void conn_write(int fd) {
@@ -292,9 +289,7 @@ static int on_client(ae_loop *loop, int fd, int mask) {
         conn_write(fd);
         if (!(srv.conns[fd].state & C_OPEN)) return AE_DONE;
     }
-    int full = 0;
-    if (mask & AE_READABLE) conn_read(fd, &full);
-    return full ? AE_MORE : AE_DONE;
+    return mask & AE_READABLE ? conn_read(fd) : AE_DONE;
 }
 
 static void conn_open(int fd, const net_addr *peer) {
@@ -430,11 +425,12 @@ static void before_sleep(ae_loop *loop) {
  * then close it once its echo is out. */
 static void shutdown_drain(int fd) {
     conn *c = &srv.conns[fd];
-    size_t taken = 0, n;
-    int full = 1;
-    while (full && (c->state & C_OPEN) && !(c->state & (C_CLOSING | C_PAUSED)) &&
-           taken < srv.max_pending && (n = conn_read(fd, &full)) > 0)
-        taken += n;
+    /* Each read takes at most read_size bytes, so this many take about
+     * -max-pending at most. */
+    size_t reads = (srv.max_pending + srv.read_size - 1) / srv.read_size;
+    while (reads-- > 0 && (c->state & C_OPEN) && !(c->state & (C_CLOSING | C_PAUSED)) &&
+           conn_read(fd) == AE_MORE) {
+    }
     if (!(c->state & C_OPEN)) return;
     c->state |= C_CLOSING;
     if (buffer_len(c->out) == 0)
