@@ -57,15 +57,20 @@ static void count_handler(int signo) {
     handler_runs++;
 }
 
-/* kqueue(2), EVFILT_SIGNAL: "This coexists with the signal() and sigaction() facilities, and has a
- * lower precedence." */
-Test(signal, program_handler_still_runs, .timeout = 10) {
-    int kq = new_kqueue();
+/* signo runs count_handler, without SA_RESTART. */
+static void count_with_handler(int signo) {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = count_handler;
     sigemptyset(&sa.sa_mask);
-    cr_assert(eq(int, sigaction(SIGUSR1, &sa, NULL), 0));
+    cr_assert(eq(int, sigaction(signo, &sa, NULL), 0), "sigaction: %s", strerror(errno));
+}
+
+/* kqueue(2), EVFILT_SIGNAL: "This coexists with the signal() and sigaction() facilities, and has a
+ * lower precedence." */
+Test(signal, program_handler_still_runs, .timeout = 10) {
+    int kq = new_kqueue();
+    count_with_handler(SIGUSR1);
     change(kq, SIGUSR1, EVFILT_SIGNAL, EV_ADD, 0, 0, NULL);
     kill(getpid(), SIGUSR1);
     struct kevent ev = wait_one(kq);
@@ -99,11 +104,7 @@ Test(signal, ignored_signal_does_not_interrupt_the_wait, .timeout = 10) {
  * events were placed on the kqueue for return." */
 Test(signal, handler_interrupts_the_wait_with_eintr, .timeout = 10) {
     int kq = new_kqueue();
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = count_handler; /* no SA_RESTART */
-    sigemptyset(&sa.sa_mask);
-    cr_assert(eq(int, sigaction(SIGALRM, &sa, NULL), 0));
+    count_with_handler(SIGALRM); /* no SA_RESTART */
     struct itimerval it = {.it_value = {.tv_sec = 0, .tv_usec = 50000}};
     cr_assert(eq(int, setitimer(ITIMER_REAL, &it, NULL), 0));
     struct kevent ev;
@@ -168,11 +169,7 @@ static void block(int signo, int how) {
  * finally delivered. */
 Test(signal, blocked_signal_is_reported_when_sent, .timeout = 10) {
     int kq = new_kqueue();
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = count_handler;
-    sigemptyset(&sa.sa_mask);
-    cr_assert(eq(int, sigaction(SIGUSR1, &sa, NULL), 0));
+    count_with_handler(SIGUSR1);
     block(SIGUSR1, SIG_BLOCK);
     change(kq, SIGUSR1, EVFILT_SIGNAL, EV_ADD, 0, 0, &marker_a);
     kill(getpid(), SIGUSR1);
