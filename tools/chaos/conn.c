@@ -108,7 +108,8 @@ static void fail(struct conn *c, enum failure kind, const char *fmt, ...) {
 static void server_closed(struct conn *c, int err, const char *call) {
     uint64_t owed = c->sent - c->received;
     double idle_s = (double)(C.now_ms - c->traffic_ms) / 1000;
-    if (C.cfg.idle_timeout_s > 0 && owed == 0 && idle_s >= 0.9 * C.cfg.idle_timeout_s &&
+    double idle_timeout_s = (double)C.cfg.idle_timeout_ns / 1e9;
+    if (idle_timeout_s > 0 && owed == 0 && idle_s >= 0.9 * idle_timeout_s &&
         (err == 0 || err == ECONNRESET || err == EPIPE)) {
         C.n.idle_closed++; /* what -idle-timeout asked for (0.9: the clocks are not the same) */
         conn_abort(c);
@@ -155,7 +156,7 @@ static void start_action(struct conn *c) {
                              : A_IDLE;
     }
 
-    int64_t idle_ms = (int64_t)(C.cfg.idle_timeout_s * 1000);
+    int64_t idle_ms = C.cfg.idle_timeout_ns / MS_NS;
     switch ((enum action)c->action) {
     case A_ROUND_TRIP:
         c->left = rng_log(r, 1, c->max_size);
@@ -549,7 +550,7 @@ int conn_waiting(struct conn *c) {
         if (c->progress_ms < C.now_ms) c->progress_ms = C.now_ms; /* the clock starts now */
         return 0;
     }
-    int64_t waited = C.now_ms - c->progress_ms, stall = (int64_t)(C.cfg.stall_s * 1000);
+    int64_t waited = C.now_ms - c->progress_ms, stall = C.cfg.stall_ns / MS_NS;
     if (waited > 0 && (uint64_t)waited > C.n.longest_wait_ms)
         C.n.longest_wait_ms = (uint64_t)waited;
     return waited >= STALL_ALONE * stall ? 3 : waited >= stall ? 2 : 1;
