@@ -26,16 +26,14 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "cli.h"
+#include "connect.h"
 #include "hist.h"
 #include "poller.h"
 #include "procstat.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -255,41 +253,37 @@ static void send_message(struct conn *c) {
     write_more(c);
 }
 
-static void open_conn(struct conn *c) {
-    const struct addrinfo *ai = B.addr;
-    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd < 0) die("socket: %s", strerror(errno));
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-        die("fcntl O_NONBLOCK: %s", strerror(errno));
-    int one = 1;
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
-        die("setsockopt TCP_NODELAY: %s", strerror(errno));
+static void connect_failed(int err) {
+    die("connect to %s port %lld: %s (%u of %lld connections were up)", B.cfg.host, B.cfg.port,
+        strerror(err), B.up, B.cfg.conns);
+}
 
+static void open_conn(struct conn *c) {
+    const char *call;
+    int fd = connect_socket(B.addr, &call);
+    if (fd < 0) die("%s: %s", call, strerror(errno));
     c->fd = fd;
     c->mask = 0;
     B.opening++;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+    switch (connect_start(fd, B.addr)) {
+    case 1:
         c->state = C_FIRST;
         set_interest(c, P_READ);
         send_message(c);
-    } else if (errno == EINPROGRESS || errno == EINTR) {
+        break;
+    case 0:
         c->state = C_CONNECTING;
         set_interest(c, P_WRITE);
-    } else {
-        die("connect to %s port %lld: %s (%u of %lld connections were up)", B.cfg.host, B.cfg.port,
-            strerror(errno), B.up, B.cfg.conns);
+        break;
+    default:
+        connect_failed(errno);
     }
 }
 
 /* The connect finished; error is what the poller said about it (see poller.h). */
 static void on_connected(struct conn *c, int error) {
-    int err = error;
-    socklen_t len = sizeof err;
-    if (!err && getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-    if (err)
-        die("connect to %s port %lld: %s (%u of %lld connections were up)", B.cfg.host, B.cfg.port,
-            strerror(err), B.up, B.cfg.conns);
+    int err = error ? error : connect_result(c->fd);
+    if (err) connect_failed(err);
     c->state = C_FIRST;
     set_interest(c, P_READ);
     send_message(c);
@@ -637,17 +631,6 @@ static void raise_fd_limit(void) {
         die("setrlimit RLIMIT_NOFILE to %llu: %s", (unsigned long long)need, strerror(errno));
 }
 
-static void resolve(void) {
-    char port[24];
-    snprintf(port, sizeof port, "%lld", B.cfg.port);
-    struct addrinfo hints = {0};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    int rc = getaddrinfo(B.cfg.host, port, &hints, &B.addr);
-    if (rc != 0) die("cannot resolve %s: %s", B.cfg.host, gai_strerror(rc));
-}
-
 static void setup(void) {
     B.size = (uint32_t)B.cfg.size;
     B.message = malloc(B.size);
@@ -660,7 +643,8 @@ static void setup(void) {
         B.conns[i].fd = -1;
     hist_reset(&B.hist);
 
-    resolve();
+    int rc = connect_resolve(B.cfg.host, B.cfg.port, &B.addr);
+    if (rc != 0) die("cannot resolve %s: %s", B.cfg.host, gai_strerror(rc));
     raise_fd_limit();
     B.poller = poller_open(MAX_EVENTS);
     if (!B.poller) die("%s: %s", poller_name(), strerror(errno));

@@ -18,11 +18,11 @@
 
 #include "chaos.h"
 #include "cli.h"
+#include "connect.h"
 #include "rng.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -134,13 +134,7 @@ static void on_signal(int sig) {
 }
 
 static void setup(void) {
-    char port[24];
-    snprintf(port, sizeof port, "%lld", C.cfg.port);
-    struct addrinfo hints = {0};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    int rc = getaddrinfo(C.cfg.host, port, &hints, &C.addr);
+    int rc = connect_resolve(C.cfg.host, C.cfg.port, &C.addr);
     if (rc != 0) chaos_die("cannot resolve %s: %s", C.cfg.host, gai_strerror(rc));
 
     C.nslots = (uint32_t)(C.cfg.conns + C.cfg.storm);
