@@ -131,14 +131,14 @@ format-check: ## fail if any C file is not clang-formatted
 TIDY_LINUX := $(filter Linux,$(shell uname -s))
 TIDY_FILES  = $(wildcard final/src/*.c steps/*/main.c tools/bench/*.c tools/chaos/*.c tools/common/*.c) \
               $(if $(TIDY_LINUX),tools/kqueue-linux/kqueue.c)
-TIDY_FLAGS  = -std=c11 -I tools/common $(if $(TIDY_LINUX),-I tools/kqueue-linux/include)
+TIDY_FLAGS  = -std=c11 -I tools/common -I final/src $(if $(TIDY_LINUX),-I tools/kqueue-linux/include)
 
 # varFuncNullUB: POSIX defines NULL as (void *)0, so NULL ends a variadic
 # argument list safely (execl does the same).
 lint: format-check ## format check, cppcheck, clang-tidy and mandoc on the man page
 	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
 	    --library=tests/criterion.cfg --suppress=missingIncludeSystem --suppress=varFuncNullUB \
-	    --inline-suppr -I tests/support -I tools/common -I tools/kqueue-linux/include \
+	    --inline-suppr -I tests/support -I tools/common -I final/src -I tools/kqueue-linux/include \
 	    $(filter %.c,$(C_FILES)) && echo "cppcheck: clean"
 	@printf '%s\n' $(TIDY_FILES) | xargs -n 1 -P 2 sh -c \
 	    'out=$$(clang-tidy --quiet "$$1" -- $(TIDY_FLAGS) 2>&1) || { echo "$$out" | grep -v "warnings* generated\.$$"; exit 1; }' sh \

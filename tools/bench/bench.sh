@@ -12,10 +12,11 @@
 #   bash tools/bench/bench.sh            full run (about 15 minutes), writes docs/benchmarks.md
 #   QUICK=1 bash tools/bench/bench.sh    smoke run (about a minute), report stays in results/
 #
-# Settings (environment): REPS, DURATION and WARMUP (seconds), LEVELS ("50 1000 10000"),
-# IDLE (connections), SERVERS (names, see below), NOISE (cores), SERVER_CPU and GEN_CPU,
-# OUT (the report to write). Do not run it on a machine doing other work: the numbers would
-# say more about that work than about the servers.
+# Settings (environment): REPS; DURATION, WARMUP and IDLE_HOLD in seconds, such as 8 or 1.5
+# (parrot-bench gets them as Go durations: 8s); LEVELS ("50 1000 10000"); IDLE (connections);
+# SERVERS (names, see below); NOISE (cores); SERVER_CPU and GEN_CPU; OUT (the report to write).
+# Do not run it on a machine doing other work: the numbers would say more about that work than
+# about the servers.
 
 set -u
 
@@ -200,9 +201,9 @@ run_once() {
     if ! start_server "$1"; then status=no-start; return; fi
     local args
     if [ "$2" = idle ]; then
-        args=(-idle "$3" -d "$IDLE_HOLD")
+        args=(-idle "$3" -d "${IDLE_HOLD}s")
     else
-        args=(-c "$3" -w "$WARMUP" -d "$DURATION")
+        args=(-c "$3" -w "${WARMUP}s" -d "${DURATION}s")
     fi
     ${pin_gen[@]+"${pin_gen[@]}"} "$bench" -port "$sport" -pid "$spid" -json "${args[@]}" \
         >"$tmp/bench.out" 2>"$tmp/bench.err"

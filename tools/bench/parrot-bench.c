@@ -25,17 +25,15 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "goflags.h"
+#include "cli.h"
+#include "connect.h"
 #include "hist.h"
 #include "poller.h"
 #include "procstat.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -48,109 +46,75 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MESSAGE        "Hello Parrot"
-#define MAX_CONNS      1000000
-#define MAX_SIZE       (1 << 20)
-#define READ_BUF       65536
-#define MAX_EVENTS     1024
-#define RAMP_TIMEOUT_S 60
-#define FD_RESERVE     16
+#define MESSAGE         "Hello Parrot"
+#define MAX_CONNS       1000000
+#define MAX_SIZE        (1 << 20)
+#define READ_BUF        65536
+#define MAX_EVENTS      1024
+#define RAMP_TIMEOUT_S  60
+#define RAMP_TIMEOUT_NS ((uint64_t)RAMP_TIMEOUT_S * 1000000000u)
+#define FD_RESERVE      16
 
 /* ------------------------------------------------------------------------------------------ */
 /* Configuration                                                                              */
 
 struct config {
     const char *host;
-    const char *port;
-    long port_num;
-    long conns;
-    long size;
-    double warmup_s;
-    double duration_s; /* < 0: not given on the command line */
-    long idle;         /* > 0: idle mode with this many connections */
-    long batch;
-    long pid; /* 0: no server to sample */
+    long long port;
+    long long conns;
+    long long size;
+    long long warmup_ns;
+    long long duration_ns;
+    long long idle; /* > 0: idle mode with this many connections */
+    long long batch;
+    long long pid; /* 0: no server to sample */
     int json;
 };
 
 static const char *progname = "parrot-bench";
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "Usage: %s [flags]\n"
-            "Closed-loop load for an echo server: every connection sends a message, waits for\n"
-            "the whole echo, checks every byte, and sends again.\n"
-            "\n"
-            "  -host ADDR    server address (default 127.0.0.1)\n"
-            "  -port N       server port (default 1512)\n"
-            "  -c N          connections (default 50)\n"
-            "  -s BYTES      message size (default 12: \"Hello Parrot\", repeated if longer)\n"
-            "  -w TIME       warm-up once all connections are up, not measured (default 2s)\n"
-            "  -d TIME       measured time (default 10s); with -idle, how long to hold the\n"
-            "                connections (default 0: until interrupted)\n"
-            "  -idle N       open N connections, one round trip on each, then hold them idle\n"
-            "  -batch N      connections opened at a time (default 64); keep it below the\n"
-            "                server's listen backlog\n"
-            "  -pid PID      sample this process's CPU time and memory over the measured time\n"
-            "  -json         print one JSON line instead of the table\n"
-            "  -h, -help     print this help\n"
-            "\n"
-            "TIME is seconds, or a number with a unit: 500ms, 10s, 1m, 1h.\n"
-            "Exit status: 0 ok, 1 the run failed or saw errors, 2 bad usage.\n",
-            progname);
-}
+#define DEFAULT_CONNS 50
+/* The table's defaults are text, as Go prints them: TEXT(50) is "50". */
+#define TEXT(n)  TEXT_(n)
+#define TEXT_(n) #n
+_Static_assert(sizeof MESSAGE - 1 == 12, "-s defaults to \"12\", the message's length");
 
 static void parse_args(int argc, char **argv, struct config *cfg) {
-    *cfg = (struct config){.host = "127.0.0.1",
-                           .port = "1512",
-                           .port_num = 1512,
-                           .conns = 50,
-                           .size = (long)strlen(MESSAGE),
-                           .warmup_s = 2,
-                           .duration_s = -1,
-                           .batch = 64};
-    int conns_given = 0;
-    static const char *const valued[] = {"host", "port", "c",     "s",   "w",
-                                         "d",    "idle", "batch", "pid", NULL};
-    static const char *const bools[] = {"json", NULL};
-    goflags f = {.argc = argc, .argv = argv, .usage = usage, .valued = valued, .bools = bools};
-    const char *name, *value;
-    while (goflags_next(&f, &name, &value)) {
-        int bad = 0;
-        if (strcmp(name, "json") == 0) {
-            cfg->json = goflags_bool(value);
-        } else if (strcmp(name, "host") == 0) {
-            bad = *value == '\0';
-            cfg->host = value;
-        } else if (strcmp(name, "port") == 0) {
-            bad = goflags_long(value, 1, 65535, &cfg->port_num) != 0;
-            cfg->port = value;
-        } else if (strcmp(name, "c") == 0) {
-            bad = goflags_long(value, 1, MAX_CONNS, &cfg->conns) != 0;
-            conns_given = 1;
-        } else if (strcmp(name, "s") == 0) {
-            bad = goflags_long(value, 1, MAX_SIZE, &cfg->size) != 0;
-        } else if (strcmp(name, "w") == 0) {
-            bad = goflags_time(value, &cfg->warmup_s) != 0;
-        } else if (strcmp(name, "d") == 0) {
-            bad = goflags_time(value, &cfg->duration_s) != 0;
-        } else if (strcmp(name, "idle") == 0) {
-            bad = goflags_long(value, 1, MAX_CONNS, &cfg->idle) != 0;
-        } else if (strcmp(name, "batch") == 0) {
-            bad = goflags_long(value, 1, MAX_CONNS, &cfg->batch) != 0;
-        } else if (strcmp(name, "pid") == 0) {
-            bad = goflags_long(value, 1, INT_MAX, &cfg->pid) != 0;
-        }
-        if (bad) goflags_bad_value(&f, name, value);
-    }
+    /* Sorted by name: the usage lists them in this order, as Go does. */
+    flag flags[] = {
+        {"batch", FLAG_INT, &cfg->batch, "64", 1, MAX_CONNS,
+         "connections on their way up at once; keep it below the server's\nlisten backlog"},
+        {"c", FLAG_INT, &cfg->conns, TEXT(DEFAULT_CONNS), 1, MAX_CONNS, "connections"},
+        {"d", FLAG_DURATION, &cfg->duration_ns, "10s", 0, CLI_MAX_DURATION,
+         "measured time; with -idle, how long to hold the connections,\n0 = until interrupted"},
+        CLI_HOST_FLAG(&cfg->host),
+        {"idle", FLAG_INT, &cfg->idle, "0", 0, MAX_CONNS,
+         "open `n` connections, one round trip on each, then hold them idle"},
+        {"json", FLAG_BOOL, &cfg->json, "false", 0, 0, "print one JSON line instead of the table"},
+        {"pid", FLAG_INT, &cfg->pid, "0", 0, INT_MAX,
+         "sample the CPU time and memory of process `pid` over the measured time"},
+        CLI_PORT_FLAG(&cfg->port),
+        {"s", FLAG_INT, &cfg->size, "12", 1, MAX_SIZE,
+         "message size in `bytes` (\"" MESSAGE "\", repeated if longer)"},
+        {"w", FLAG_DURATION, &cfg->warmup_ns, "2s", 0, CLI_MAX_DURATION,
+         "warm-up once all connections are up, not measured"},
+    };
+    static const char about[] =
+        "Closed-loop load for an echo server: every connection sends a message, waits for\n"
+        "the whole echo, checks every byte, and sends again. Durations are Go's: 500ms, 10s,\n"
+        "1m30s. Exit status: 0 ok, 1 the run failed or saw errors, 2 bad usage.\n";
+    flag_set fs = {argc > 0 && argv[0] ? argv[0] : progname, flags, sizeof flags / sizeof flags[0],
+                   about, stderr};
+    cli_parse(&fs, argc, argv, &cfg->host);
 
-    if (cfg->idle && conns_given)
-        goflags_fail(&f, "-c and -idle cannot be used together (-idle N sets the connections)");
+    /* -idle N sets the connections. flag.h cannot tell -c given as its default from no -c at
+     * all (Go would ask flag.Visit), so "-c 50 -idle N" gets through, and N counts. */
+    if (cfg->idle && cfg->conns != DEFAULT_CONNS)
+        cli_fail(&fs, "-c and -idle cannot be used together (-idle N sets the connections)");
     if (cfg->idle) cfg->conns = cfg->idle;
-    if (cfg->duration_s < 0)
-        cfg->duration_s = cfg->idle ? 0 : 10;
-    else if (!cfg->idle && cfg->duration_s == 0)
-        goflags_fail(&f, "invalid value \"0\" for flag -d: the measured time must be above 0");
+    if (!cfg->idle && cfg->duration_ns == 0)
+        cli_fail(&fs, "invalid value for flag -d: a load needs a measured time above 0 (0 is for "
+                      "-idle: hold until interrupted)");
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -289,41 +253,37 @@ static void send_message(struct conn *c) {
     write_more(c);
 }
 
-static void open_conn(struct conn *c) {
-    const struct addrinfo *ai = B.addr;
-    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd < 0) die("socket: %s", strerror(errno));
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-        die("fcntl O_NONBLOCK: %s", strerror(errno));
-    int one = 1;
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
-        die("setsockopt TCP_NODELAY: %s", strerror(errno));
+static void connect_failed(int err) {
+    die("connect to %s port %lld: %s (%u of %lld connections were up)", B.cfg.host, B.cfg.port,
+        strerror(err), B.up, B.cfg.conns);
+}
 
+static void open_conn(struct conn *c) {
+    const char *call;
+    int fd = connect_socket(B.addr, &call);
+    if (fd < 0) die("%s: %s", call, strerror(errno));
     c->fd = fd;
     c->mask = 0;
     B.opening++;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+    switch (connect_start(fd, B.addr)) {
+    case 1:
         c->state = C_FIRST;
         set_interest(c, P_READ);
         send_message(c);
-    } else if (errno == EINPROGRESS || errno == EINTR) {
+        break;
+    case 0:
         c->state = C_CONNECTING;
         set_interest(c, P_WRITE);
-    } else {
-        die("connect to %s port %s: %s (%u of %ld connections were up)", B.cfg.host, B.cfg.port,
-            strerror(errno), B.up, B.cfg.conns);
+        break;
+    default:
+        connect_failed(errno);
     }
 }
 
 /* The connect finished; error is what the poller said about it (see poller.h). */
 static void on_connected(struct conn *c, int error) {
-    int err = error;
-    socklen_t len = sizeof err;
-    if (!err && getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
-    if (err)
-        die("connect to %s port %s: %s (%u of %ld connections were up)", B.cfg.host, B.cfg.port,
-            strerror(err), B.up, B.cfg.conns);
+    int err = error ? error : connect_result(c->fd);
+    if (err) connect_failed(err);
     c->state = C_FIRST;
     set_interest(c, P_READ);
     send_message(c);
@@ -386,10 +346,6 @@ static void open_more(void) {
 /* ------------------------------------------------------------------------------------------ */
 /* Phases                                                                                     */
 
-static uint64_t seconds_ns(double s) {
-    return (uint64_t)(s * 1e9 + 0.5);
-}
-
 static void sample(struct window_sample *w, uint64_t now) {
     w->t = now;
     w->self_cpu = self_cpu_s();
@@ -399,7 +355,7 @@ static void sample(struct window_sample *w, uint64_t now) {
 
 static void start_measuring(uint64_t now) {
     B.phase = MEASURE;
-    B.phase_end = now + seconds_ns(B.cfg.duration_s);
+    B.phase_end = now + (uint64_t)B.cfg.duration_ns;
     B.measured = 0;
     hist_reset(&B.hist);
     sample(&B.w0, now);
@@ -409,7 +365,7 @@ static void all_up(uint64_t now) {
     B.t_up = now;
     if (B.cfg.idle) {
         B.phase = HOLD;
-        B.phase_end = B.cfg.duration_s > 0 ? now + seconds_ns(B.cfg.duration_s) : UINT64_MAX;
+        B.phase_end = B.cfg.duration_ns > 0 ? now + (uint64_t)B.cfg.duration_ns : UINT64_MAX;
         sample(&B.w0, now);
         clear_progress();
         fprintf(stderr, "%s: %u idle connections open\n", progname, B.up);
@@ -422,9 +378,9 @@ static void all_up(uint64_t now) {
             send_message(c);
         }
     }
-    if (B.cfg.warmup_s > 0) {
+    if (B.cfg.warmup_ns > 0) {
         B.phase = WARMUP;
-        B.phase_end = now + seconds_ns(B.cfg.warmup_s);
+        B.phase_end = now + (uint64_t)B.cfg.warmup_ns;
     } else {
         start_measuring(now);
     }
@@ -442,12 +398,13 @@ static void advance(uint64_t now) {
         if (B.up == (uint32_t)B.cfg.conns)
             all_up(now);
         else if (B.opening == 0 && B.next_conn == (uint32_t)B.cfg.conns)
-            die("only %u of %ld connections stayed open while connecting (server closed %llu, "
+            die("only %u of %lld connections stayed open while connecting (server closed %llu, "
                 "reset %llu, mismatched %llu)",
                 B.up, B.cfg.conns, (unsigned long long)B.err_closed,
                 (unsigned long long)B.err_reset, (unsigned long long)B.err_mismatch);
-        else if (now - B.t_start > seconds_ns(RAMP_TIMEOUT_S))
-            die("only %u of %ld connections were up after %d s", B.up, B.cfg.conns, RAMP_TIMEOUT_S);
+        else if (now - B.t_start > RAMP_TIMEOUT_NS)
+            die("only %u of %lld connections were up after %d s", B.up, B.cfg.conns,
+                RAMP_TIMEOUT_S);
         break;
     case WARMUP:
         if (now >= B.phase_end) start_measuring(now);
@@ -472,7 +429,7 @@ static void show_progress(uint64_t now) {
     static const char *const names[] = {"connecting", "warm-up", "measuring", "idle", "done"};
     if (now - B.tick_t < 1000000000u) return;
     double rate = (double)(B.completed - B.tick_completed) * 1e9 / (double)(now - B.tick_t);
-    fprintf(stderr, "\r%6.1fs  %-10s  up %u/%ld  %.0f req/s  errors %llu\033[K",
+    fprintf(stderr, "\r%6.1fs  %-10s  up %u/%lld  %.0f req/s  errors %llu\033[K",
             (double)(now - B.t_start) / 1e9, names[B.phase], B.up, B.cfg.conns, rate,
             (unsigned long long)B.err_closed + B.err_reset + B.err_mismatch);
     B.tick_t = now;
@@ -480,7 +437,7 @@ static void show_progress(uint64_t now) {
 }
 
 static int wait_timeout_ms(uint64_t now) {
-    uint64_t until = B.phase == RAMP ? B.t_start + seconds_ns(RAMP_TIMEOUT_S) : B.phase_end;
+    uint64_t until = B.phase == RAMP ? B.t_start + RAMP_TIMEOUT_NS : B.phase_end;
     if (B.tty && B.tick_t + 1000000000u < until) until = B.tick_t + 1000000000u;
     /* Never sleep more than a second: a signal that lands just before the wait would
      * otherwise not be seen until the next event. */
@@ -563,12 +520,12 @@ static void report_json(const struct figures *f) {
     const struct hist *h = &B.hist;
     unsigned long long errors = B.err_closed + B.err_reset + B.err_mismatch;
     int load = !B.cfg.idle;
-    printf("{\"tool\":\"parrot-bench\",\"mode\":\"%s\",\"backend\":\"%s\",\"port\":%ld",
-           load ? "load" : "idle", poller_name(), B.cfg.port_num);
+    printf("{\"tool\":\"parrot-bench\",\"mode\":\"%s\",\"backend\":\"%s\",\"port\":%lld",
+           load ? "load" : "idle", poller_name(), B.cfg.port);
     json_int("connections", B.cfg.conns, 1);
     json_int("size", (long long)B.size, 1);
     json_num("ramp_s", (double)(B.t_up - B.t_start) / 1e9, B.t_up != 0);
-    json_num("warmup_s", B.cfg.warmup_s, load);
+    json_num("warmup_s", (double)B.cfg.warmup_ns / 1e9, load);
     json_num("duration_s", f->window_s, 1);
     json_int("up", B.up, 1);
     json_int("requests", (long long)B.measured, load);
@@ -603,15 +560,16 @@ static void report_json(const struct figures *f) {
 static void report_table(const struct figures *f) {
     const struct hist *h = &B.hist;
     char a[32], b[32], c[32], d[32], e[32], g[32], m[32];
-    printf("parrot-bench: %s port %s (%s), %ld connections, %u-byte messages\n", B.cfg.host,
+    printf("parrot-bench: %s port %lld (%s), %lld connections, %u-byte messages\n", B.cfg.host,
            B.cfg.port, poller_name(), B.cfg.conns, B.size);
     if (B.t_up)
-        printf("  ramp        %ld connections up in %.2f s (%ld at a time)\n", B.cfg.conns,
+        printf("  ramp        %lld connections up in %.2f s (%lld at a time)\n", B.cfg.conns,
                (double)(B.t_up - B.t_start) / 1e9, B.cfg.batch);
     if (B.cfg.idle) {
         printf("  held        %u idle connections for %.2f s\n", B.up, f->window_s);
     } else {
-        printf("  measured    %.2f s after %.2f s of warm-up\n", f->window_s, B.cfg.warmup_s);
+        printf("  measured    %.2f s after %.2f s of warm-up\n", f->window_s,
+               (double)B.cfg.warmup_ns / 1e9);
         printf("  requests    %llu (%.0f req/s)\n", (unsigned long long)B.measured, f->rps);
         if (h->count) {
             fmt_time(a, sizeof a, hist_percentile(h, 0));
@@ -638,7 +596,7 @@ static void report_table(const struct figures *f) {
         printf("  generator   %.2f cores, %.2f us of CPU per request\n", f->self_cores,
                f->self_us_per_req);
     if (B.cfg.pid && f->have_server) {
-        printf("  server      pid %ld: %.2f cores", B.cfg.pid, f->server_cores);
+        printf("  server      pid %lld: %.2f cores", B.cfg.pid, f->server_cores);
         if (!B.cfg.idle) printf(", %.2f us of CPU per request", f->server_us_per_req);
         if (B.cfg.idle && B.server_before.ok)
             printf(", RSS %.1f MB (%.1f MB with no connection, %.0f bytes per connection)",
@@ -649,7 +607,7 @@ static void report_table(const struct figures *f) {
         if (f->hwm_kb >= 0) printf(" (peak %.1f MB)", (double)f->hwm_kb / 1024);
         printf("\n");
     } else if (B.cfg.pid) {
-        printf("  server      pid %ld could not be sampled\n", B.cfg.pid);
+        printf("  server      pid %lld could not be sampled\n", B.cfg.pid);
     }
     if (f->have_sys)
         printf("  machine     everything else %.2f cores, interrupts %.2f cores\n", f->other_cores,
@@ -666,20 +624,11 @@ static void raise_fd_limit(void) {
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0) die("getrlimit RLIMIT_NOFILE: %s", strerror(errno));
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= need) return;
     if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
-        die("%ld connections need %llu descriptors, but the hard limit is %llu (ulimit -Hn)",
+        die("%lld connections need %llu descriptors, but the hard limit is %llu (ulimit -Hn)",
             B.cfg.conns, (unsigned long long)need, (unsigned long long)rl.rlim_max);
     rl.rlim_cur = need;
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
         die("setrlimit RLIMIT_NOFILE to %llu: %s", (unsigned long long)need, strerror(errno));
-}
-
-static void resolve(void) {
-    struct addrinfo hints = {0};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    int rc = getaddrinfo(B.cfg.host, B.cfg.port, &hints, &B.addr);
-    if (rc != 0) die("cannot resolve %s: %s", B.cfg.host, gai_strerror(rc));
 }
 
 static void setup(void) {
@@ -694,7 +643,8 @@ static void setup(void) {
         B.conns[i].fd = -1;
     hist_reset(&B.hist);
 
-    resolve();
+    int rc = connect_resolve(B.cfg.host, B.cfg.port, &B.addr);
+    if (rc != 0) die("cannot resolve %s: %s", B.cfg.host, gai_strerror(rc));
     raise_fd_limit();
     B.poller = poller_open(MAX_EVENTS);
     if (!B.poller) die("%s: %s", poller_name(), strerror(errno));
@@ -716,7 +666,7 @@ int main(int argc, char **argv) {
     parse_args(argc, argv, &B.cfg);
     setup();
     if (B.cfg.pid && proc_sample((pid_t)B.cfg.pid, &B.server_before) != 0)
-        die("-pid %ld: no such process", B.cfg.pid);
+        die("-pid %lld: no such process", B.cfg.pid);
 
     B.t_start = B.tick_t = now_ns();
     B.phase = RAMP;

@@ -17,12 +17,12 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "chaos.h"
-#include "goflags.h"
+#include "cli.h"
+#include "connect.h"
 #include "rng.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -81,78 +81,41 @@ _Noreturn void chaos_die(const char *fmt, ...) {
 /* ------------------------------------------------------------------------------------------ */
 /* Flags                                                                                      */
 
-static void usage(FILE *out) {
-    fprintf(out,
-            "Usage: %s [flags]\n"
-            "Keeps -c connections to an echo server doing random things for -d, with connect\n"
-            "storms on top, and checks every byte that comes back.\n"
-            "\n"
-            "  -host ADDR          server address (default 127.0.0.1)\n"
-            "  -port N             server port (default 1512)\n"
-            "  -c N                connections kept busy (default 300)\n"
-            "  -d TIME             how long (default 60s)\n"
-            "  -seed N             the plan's seed (default: from the clock, printed)\n"
-            "  -storm N            most connections in one connect storm, 0 for none\n"
-            "                      (default 100; one storm every 1 to 10 s)\n"
-            "  -max-size BYTES     largest round trip (default 1048576)\n"
-            "  -stall TIME         nothing back on any connection for this long while bytes\n"
-            "                      are owed: the server stopped answering (default 10s); one\n"
-            "                      connection alone fails after 3 x TIME\n"
-            "  -idle-timeout TIME  the server's -idle-timeout, if it has one: a connection idle\n"
-            "                      that long may be closed (default 0: none may be)\n"
-            "  -h, -help           print this help\n"
-            "\n"
-            "TIME is seconds, or a number with a unit: 500ms, 10s, 5m, 1h.\n"
-            "Exit status: 0 every byte came back in order, 1 a failure (the report says which),\n"
-            "2 bad usage.\n",
-            progname);
-}
-
 static void parse_args(int argc, char **argv, struct config *cfg) {
-    *cfg = (struct config){.host = "127.0.0.1",
-                           .port = "1512",
-                           .conns = 300,
-                           .storm = 100,
-                           .duration_s = 60,
-                           .stall_s = 10,
-                           .max_size = 1 << 20};
-    int seeded = 0;
-    static const char *const valued[] = {
-        "host", "port", "c", "d", "seed", "storm", "stall", "max-size", "idle-timeout", NULL};
-    goflags f = {.argc = argc, .argv = argv, .usage = usage, .valued = valued};
-    const char *name, *value;
-    while (goflags_next(&f, &name, &value)) {
-        int bad = 0;
-        long port;
-        if (strcmp(name, "host") == 0) {
-            bad = *value == '\0';
-            cfg->host = value;
-        } else if (strcmp(name, "port") == 0) {
-            bad = goflags_long(value, 1, 65535, &port) != 0;
-            cfg->port = value;
-        } else if (strcmp(name, "c") == 0) {
-            bad = goflags_long(value, 1, MAX_CONNS, &cfg->conns) != 0;
-        } else if (strcmp(name, "storm") == 0) {
-            bad = goflags_long(value, 0, MAX_CONNS, &cfg->storm) != 0;
-        } else if (strcmp(name, "d") == 0) {
-            bad = goflags_time(value, &cfg->duration_s) != 0 || cfg->duration_s <= 0;
-        } else if (strcmp(name, "stall") == 0) {
-            bad = goflags_time(value, &cfg->stall_s) != 0 || cfg->stall_s < 0.1;
-        } else if (strcmp(name, "idle-timeout") == 0) {
-            bad = goflags_time(value, &cfg->idle_timeout_s) != 0;
-        } else if (strcmp(name, "seed") == 0) {
-            bad = goflags_u64(value, 0, UINT64_MAX, &cfg->seed) != 0;
-            seeded = 1;
-        } else if (strcmp(name, "max-size") == 0) {
-            bad = goflags_u64(value, 1, (uint64_t)1 << 30, &cfg->max_size) != 0;
-        }
-        if (bad) goflags_bad_value(&f, name, value);
-    }
-    if (!seeded) { /* different every run, and printed, so that any run can be repeated */
+    /* Sorted by name: the usage lists them in this order, as Go does. */
+    flag flags[] = {
+        {"c", FLAG_INT, &cfg->conns, "300", 1, MAX_CONNS, "connections kept busy"},
+        {"d", FLAG_DURATION, &cfg->duration_ns, "1m0s", 1, CLI_MAX_DURATION,
+         "how long; then no new actions, every owed byte is awaited, all close"},
+        CLI_HOST_FLAG(&cfg->host),
+        {"idle-timeout", FLAG_DURATION, &cfg->idle_timeout_ns, "0", 0, CLI_MAX_DURATION,
+         "the server's -idle-timeout, if it has one: a connection idle that long\n"
+         "may be closed; 0 = none may be"},
+        {"max-size", FLAG_UINT, &cfg->max_size, "1048576", 1, 1 << 30,
+         "largest round trip, in `bytes`"},
+        CLI_PORT_FLAG(&cfg->port),
+        {"seed", FLAG_UINT, &cfg->seed, "0", 0, 0,
+         "the plan's seed; 0 = from the clock (the report prints it)"},
+        {"stall", FLAG_DURATION, &cfg->stall_ns, "10s", 100 * MS_NS, CLI_MAX_DURATION,
+         "nothing back on any connection for this long while bytes are owed: the\n"
+         "server stopped answering; one connection alone fails after 3 times this"},
+        {"storm", FLAG_INT, &cfg->storm, "100", 0, MAX_CONNS,
+         "most connections in one connect storm, one storm every 1 to 10 s; 0 = none"},
+    };
+    static const char about[] =
+        "Keeps -c connections to an echo server doing random things for -d, with connect\n"
+        "storms on top, and checks every byte that comes back. Durations are Go's: 500ms,\n"
+        "10s, 5m. Exit status: 0 every byte came back in order, 1 a failure (the report\n"
+        "says which), 2 bad usage.\n";
+    flag_set fs = {argc > 0 && argv[0] ? argv[0] : progname, flags, sizeof flags / sizeof flags[0],
+                   about, stderr};
+    cli_parse(&fs, argc, argv, &cfg->host);
+    if (cfg->seed == 0) { /* different every run, and printed, so that any run can be repeated */
         struct timespec ts;
         if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
             chaos_die("clock_gettime: %s", strerror(errno));
-        cfg->seed = mix64((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) % 1000000000u;
+        uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        cfg->seed = 1 + mix64(t) % 1000000000u; /* never 0, which would mean "from the clock" */
     }
 }
 
@@ -171,11 +134,7 @@ static void on_signal(int sig) {
 }
 
 static void setup(void) {
-    struct addrinfo hints = {0};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    int rc = getaddrinfo(C.cfg.host, C.cfg.port, &hints, &C.addr);
+    int rc = connect_resolve(C.cfg.host, C.cfg.port, &C.addr);
     if (rc != 0) chaos_die("cannot resolve %s: %s", C.cfg.host, gai_strerror(rc));
 
     C.nslots = (uint32_t)(C.cfg.conns + C.cfg.storm);
@@ -262,7 +221,7 @@ static int check_stalls(void) {
         stalled += w == 3;
     }
     if (late == 0) return 0;
-    int dead = C.now_ms - C.last_progress_ms >= (int64_t)(C.cfg.stall_s * 1000);
+    int dead = C.now_ms - C.last_progress_ms >= C.cfg.stall_ns / MS_NS;
     if (!dead && stalled == 0) return 0;
     if (dead)
         chaos_warn("the server stopped answering: %u connections waiting, nothing back on any "
@@ -292,7 +251,7 @@ static int run(int64_t *elapsed_ms) {
     if (!pfds || !generation) chaos_die("out of memory");
 
     C.now_ms = C.last_progress_ms = now_ms();
-    int64_t start_ms = C.now_ms, end_ms = start_ms + (int64_t)(C.cfg.duration_s * 1000);
+    int64_t start_ms = C.now_ms, end_ms = start_ms + C.cfg.duration_ns / MS_NS;
     /* While draining, each connection fails if it stalls; this is the last resort for one
      * that keeps trickling. */
     int64_t drain_ms = 0, give_up_ms = 0;
@@ -305,7 +264,7 @@ static int run(int64_t *elapsed_ms) {
         if (!C.draining && (C.now_ms >= end_ms || signals_seen)) {
             C.draining = 1;
             drain_ms = C.now_ms;
-            give_up_ms = C.now_ms + DRAIN_MAX_MS + (int64_t)(C.cfg.stall_s * 1000);
+            give_up_ms = C.now_ms + DRAIN_MAX_MS + C.cfg.stall_ns / MS_NS;
             for (uint32_t i = 0; i < C.nslots; i++)
                 conn_drain(&C.conns[i]);
         }
@@ -382,11 +341,11 @@ static uint64_t report(int64_t elapsed_ms, int early) {
         failures += n->failed[k];
     const char *family = C.addr->ai_family == AF_INET6 ? "IPv6" : "IPv4";
 
-    printf("%s: %s port %s (%s), seed %llu, %.1f s (%.1f s of it draining), %ld connections",
+    printf("%s: %s port %lld (%s), seed %llu, %.1f s (%.1f s of it draining), %lld connections",
            progname, C.cfg.host, C.cfg.port, family, (unsigned long long)C.cfg.seed,
            (double)elapsed_ms / 1000, (double)C.drain_ms / 1000, C.cfg.conns);
     if (C.cfg.storm)
-        printf(" + storms of up to %ld\n", C.cfg.storm);
+        printf(" + storms of up to %lld\n", C.cfg.storm);
     else
         printf(", no storms\n");
     printf("  connections   %llu opened (%llu in the mix, %llu in %llu connect storms), "
@@ -415,7 +374,7 @@ static uint64_t report(int64_t elapsed_ms, int early) {
            (unsigned long long)n->small_rcvbuf, (unsigned long long)n->small_sndbuf);
     printf("  idle waits    %llu, %.1f s in all", (unsigned long long)n->done[A_IDLE],
            (double)n->idle_ms / 1000);
-    if (C.cfg.idle_timeout_s > 0)
+    if (C.cfg.idle_timeout_ns > 0)
         printf("; %llu connections closed by the server's idle timeout (expected)",
                (unsigned long long)n->idle_closed);
     printf("\n");

@@ -68,12 +68,15 @@ struct conn {
 };
 
 struct config {
-    const char *host, *port;
-    long conns, storm;
-    double duration_s, stall_s, idle_timeout_s;
+    const char *host;
+    long long port;
+    long long conns, storm;
+    long long duration_ns, stall_ns, idle_timeout_ns; /* Go durations */
     uint64_t max_size;
     uint64_t seed;
 };
+
+#define MS_NS 1000000LL /* the durations are in nanoseconds, the loop's clock in milliseconds */
 
 struct counters {
     uint64_t opened, opened_storm, storms, connected;

@@ -15,14 +15,11 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "chaos.h"
+#include "connect.h"
 #include "rng.h"
 #include "stream.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,7 +105,8 @@ static void fail(struct conn *c, enum failure kind, const char *fmt, ...) {
 static void server_closed(struct conn *c, int err, const char *call) {
     uint64_t owed = c->sent - c->received;
     double idle_s = (double)(C.now_ms - c->traffic_ms) / 1000;
-    if (C.cfg.idle_timeout_s > 0 && owed == 0 && idle_s >= 0.9 * C.cfg.idle_timeout_s &&
+    double idle_timeout_s = (double)C.cfg.idle_timeout_ns / 1e9;
+    if (idle_timeout_s > 0 && owed == 0 && idle_s >= 0.9 * idle_timeout_s &&
         (err == 0 || err == ECONNRESET || err == EPIPE)) {
         C.n.idle_closed++; /* what -idle-timeout asked for (0.9: the clocks are not the same) */
         conn_abort(c);
@@ -155,7 +153,7 @@ static void start_action(struct conn *c) {
                              : A_IDLE;
     }
 
-    int64_t idle_ms = (int64_t)(C.cfg.idle_timeout_s * 1000);
+    int64_t idle_ms = C.cfg.idle_timeout_ns / MS_NS;
     switch ((enum action)c->action) {
     case A_ROUND_TRIP:
         c->left = rng_log(r, 1, c->max_size);
@@ -312,16 +310,11 @@ void conn_open(struct conn *c, enum seed_kind kind, uint32_t a, uint32_t b) {
     int rcvbuf = !c->storm && rng_chance(&c->rng, 25) ? (int)rng_log(&c->rng, 4096, 65536) : 0;
     int sndbuf = !c->storm && rng_chance(&c->rng, 15) ? (int)rng_log(&c->rng, 1024, 65536) : 0;
 
-    const struct addrinfo *ai = C.addr;
-    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-    if (fd < 0) chaos_die("socket: %s", strerror(errno));
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-        chaos_die("fcntl O_NONBLOCK: %s", strerror(errno));
-    /* Each write() its own segment: the server sees the chunking, not Nagle's. */
-    int one = 1;
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0)
-        chaos_die("setsockopt TCP_NODELAY: %s", strerror(errno));
+    /* With TCP_NODELAY, each write() its own segment: the server sees the chunking, not
+     * Nagle's. */
+    const char *call;
+    int fd = connect_socket(C.addr, &call);
+    if (fd < 0) chaos_die("%s: %s", call, strerror(errno));
 
     if (rcvbuf) {
         if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)
@@ -343,9 +336,10 @@ void conn_open(struct conn *c, enum seed_kind kind, uint32_t a, uint32_t b) {
     if (c->storm) C.n.opened_storm++;
     if (++C.n.open > C.n.max_open) C.n.max_open = C.n.open;
 
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+    int rc = connect_start(fd, C.addr);
+    if (rc == 1) {
         connected(c);
-    } else if (errno == EINPROGRESS || errno == EINTR) {
+    } else if (rc == 0) {
         if (abort_connecting) {
             C.n.reset_connecting++;
             reset_now(c);
@@ -359,9 +353,7 @@ void conn_open(struct conn *c, enum seed_kind kind, uint32_t a, uint32_t b) {
 }
 
 static void on_connect_ready(struct conn *c) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    int err = connect_result(c->fd);
     if (err == 0) {
         connected(c);
         return;
@@ -549,7 +541,7 @@ int conn_waiting(struct conn *c) {
         if (c->progress_ms < C.now_ms) c->progress_ms = C.now_ms; /* the clock starts now */
         return 0;
     }
-    int64_t waited = C.now_ms - c->progress_ms, stall = (int64_t)(C.cfg.stall_s * 1000);
+    int64_t waited = C.now_ms - c->progress_ms, stall = C.cfg.stall_ns / MS_NS;
     if (waited > 0 && (uint64_t)waited > C.n.longest_wait_ms)
         C.n.longest_wait_ms = (uint64_t)waited;
     return waited >= STALL_ALONE * stall ? 3 : waited >= stall ? 2 : 1;
