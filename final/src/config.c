@@ -38,8 +38,10 @@ int config_parse(config *cfg, long default_max_conns, int argc, char *const argv
          "TCP port to listen on; 0 picks a free port"},
         {"version", FLAG_BOOL, &cfg->version, "false", 0, 0, "print the version and exit"},
     };
-    flag_set fs = {argc > 0 && argv[0] ? argv[0] : "parrot", flags,
-                   sizeof(flags) / sizeof(flags[0]), NULL, err};
+    flag_set fs = {.program = argc > 0 && argv[0] ? argv[0] : "parrot",
+                   .flags = flags,
+                   .count = sizeof(flags) / sizeof(flags[0]),
+                   .out = err};
     int rest, rc = flag_parse(&fs, argc, argv, &rest);
     if (rc == FLAG_OK && rest < argc) {
         /* Go would leave these in flag.Args(); a server has no use for them,

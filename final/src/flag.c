@@ -319,6 +319,11 @@ static const flag *find(const flag_set *fs, const char *name, size_t len) {
     return NULL;
 }
 
+int flag_given(const flag_set *fs, const char *name) {
+    const flag *f = find(fs, name, strlen(name));
+    return f != NULL && (fs->given >> (f - fs->flags) & 1);
+}
+
 /* Go's isZeroValue: a default that is the type's zero is not shown. */
 static int is_zero(const flag *f) {
     long long i;
@@ -408,11 +413,14 @@ static int fail_quoted(const flag_set *fs, const char *prefix, const char *value
 }
 
 /* Go's FlagSet.parseOne, one argument (or two) at a time. */
-int flag_parse(const flag_set *fs, int argc, char *const argv[], int *rest) {
-    for (size_t i = 0; i < fs->count; i++)
+int flag_parse(flag_set *fs, int argc, char *const argv[], int *rest) {
+    fs->given = 0;
+    if (fs->count > 64) return flag_fail(fs, "more than 64 flags"); /* a mistake in the table */
+    for (size_t i = 0; i < fs->count; i++) {
         if (set_value(&fs->flags[i], fs->flags[i].def) != NULL)
             return flag_fail(fs, "bad default %s for flag -%s", fs->flags[i].def,
                              fs->flags[i].name); /* a mistake in the table */
+    }
     int i = 1;
     while (i < argc) {
         const char *s = argv[i];
@@ -440,6 +448,7 @@ int flag_parse(const flag_set *fs, int argc, char *const argv[], int *rest) {
             }
             return flag_fail(fs, "flag provided but not defined: -%.*s", (int)len, name);
         }
+        fs->given |= 1ULL << (f - fs->flags);
         if (f->kind == FLAG_BOOL) {
             if (value && set_value(f, value) != NULL)
                 return fail_quoted(fs, "invalid boolean value ", value, " for -%s: parse error",

@@ -47,10 +47,11 @@ typedef struct flag {
 
 typedef struct flag_set {
     const char *program; /* "Usage of <program>:" */
-    flag *flags;         /* sorted by name */
+    flag *flags;         /* sorted by name; 64 at most */
     size_t count;
-    const char *about; /* printed under the "Usage of" line, or NULL */
-    FILE *out;         /* where errors and the usage go (Go: stderr) */
+    const char *about;        /* printed under the "Usage of" line, or NULL */
+    FILE *out;                /* where errors and the usage go (Go: stderr) */
+    unsigned long long given; /* set by flag_parse: bit i, flags[i] was on the command line */
 } flag_set;
 
 /* What flag_parse found: run, -h or -help (exit 0), a mistake (exit 2). */
@@ -60,7 +61,11 @@ enum { FLAG_OK = 0, FLAG_HELP = 1, FLAG_ERROR = 2 };
  * argument that is not a flag, or the one after "--", is left: *rest is
  * its index (argc when none is left). On a mistake, prints Go's line and
  * the usage to out. */
-int flag_parse(const flag_set *fs, int argc, char *const argv[], int *rest);
+int flag_parse(flag_set *fs, int argc, char *const argv[], int *rest);
+
+/* After flag_parse: did the command line name this flag (Go's flag.Visit)? A
+ * flag given its default value was given; one left out was not. */
+int flag_given(const flag_set *fs, const char *name);
 
 /* The usage, in the layout of Go's flag.PrintDefaults, with the defaults
  * (never values parsed so far). */

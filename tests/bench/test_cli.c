@@ -130,6 +130,8 @@ Test(cli, empty_host) {
 
 Test(cli, connections_and_idle_are_exclusive) {
     expect_usage_error((const char *[]){"-c", "5", "-idle", "5", NULL}, "cannot be used together");
+    /* -c given at its default is given all the same (Go's flag.Visit). */
+    expect_usage_error((const char *[]){"-c", "50", "-idle", "5", NULL}, "cannot be used together");
 }
 
 Test(cli, stray_argument) {

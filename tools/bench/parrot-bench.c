@@ -86,7 +86,8 @@ static void parse_args(int argc, char **argv, struct config *cfg) {
          "connections on their way up at once; keep it below the server's\nlisten backlog"},
         {"c", FLAG_INT, &cfg->conns, TEXT(DEFAULT_CONNS), 1, MAX_CONNS, "connections"},
         {"d", FLAG_DURATION, &cfg->duration_ns, "10s", 0, CLI_MAX_DURATION,
-         "measured time; with -idle, how long to hold the connections,\n0 = until interrupted"},
+         "measured time; with -idle, how long to hold the connections,\n"
+         "by default until interrupted"},
         CLI_HOST_FLAG(&cfg->host),
         {"idle", FLAG_INT, &cfg->idle, "0", 0, MAX_CONNS,
          "open `n` connections, one round trip on each, then hold them idle"},
@@ -103,15 +104,17 @@ static void parse_args(int argc, char **argv, struct config *cfg) {
         "Closed-loop load for an echo server: every connection sends a message, waits for\n"
         "the whole echo, checks every byte, and sends again. Durations are Go's: 500ms, 10s,\n"
         "1m30s. Exit status: 0 ok, 1 the run failed or saw errors, 2 bad usage.\n";
-    flag_set fs = {argc > 0 && argv[0] ? argv[0] : progname, flags, sizeof flags / sizeof flags[0],
-                   about, stderr};
+    flag_set fs = {.program = argc > 0 && argv[0] ? argv[0] : progname,
+                   .flags = flags,
+                   .count = sizeof flags / sizeof flags[0],
+                   .about = about,
+                   .out = stderr};
     cli_parse(&fs, argc, argv, &cfg->host);
 
-    /* -idle N sets the connections. flag.h cannot tell -c given as its default from no -c at
-     * all (Go would ask flag.Visit), so "-c 50 -idle N" gets through, and N counts. */
-    if (cfg->idle && cfg->conns != DEFAULT_CONNS)
+    if (cfg->idle && flag_given(&fs, "c"))
         cli_fail(&fs, "-c and -idle cannot be used together (-idle N sets the connections)");
     if (cfg->idle) cfg->conns = cfg->idle;
+    if (cfg->idle && !flag_given(&fs, "d")) cfg->duration_ns = 0; /* hold until interrupted */
     if (!cfg->idle && cfg->duration_ns == 0)
         cli_fail(&fs, "invalid value for flag -d: a load needs a measured time above 0 (0 is for "
                       "-idle: hold until interrupted)");

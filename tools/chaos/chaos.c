@@ -107,8 +107,11 @@ static void parse_args(int argc, char **argv, struct config *cfg) {
         "storms on top, and checks every byte that comes back. Durations are Go's: 500ms,\n"
         "10s, 5m. Exit status: 0 every byte came back in order, 1 a failure (the report\n"
         "says which), 2 bad usage.\n";
-    flag_set fs = {argc > 0 && argv[0] ? argv[0] : progname, flags, sizeof flags / sizeof flags[0],
-                   about, stderr};
+    flag_set fs = {.program = argc > 0 && argv[0] ? argv[0] : progname,
+                   .flags = flags,
+                   .count = sizeof flags / sizeof flags[0],
+                   .about = about,
+                   .out = stderr};
     cli_parse(&fs, argc, argv, &cfg->host);
     if (cfg->seed == 0) { /* different every run, and printed, so that any run can be repeated */
         struct timespec ts;

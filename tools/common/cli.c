@@ -19,7 +19,7 @@ _Noreturn void cli_fail(const flag_set *fs, const char *fmt, ...) {
     exit(EXIT_USAGE);
 }
 
-void cli_parse(const flag_set *fs, int argc, char *const argv[], const char *const *host) {
+void cli_parse(flag_set *fs, int argc, char *const argv[], const char *const *host) {
     int rest;
     switch (flag_parse(fs, argc, argv, &rest)) {
     case FLAG_OK:

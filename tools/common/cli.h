@@ -29,7 +29,7 @@
 /* Read argv[1..argc-1] into the table of fs. Returns only if the tool is to run; exits 0 after
  * -h or -help, and 2 after a mistake, an argument left after the flags, or an empty -host
  * (host: where CLI_HOST_FLAG puts its value). */
-void cli_parse(const flag_set *fs, int argc, char *const argv[], const char *const *host);
+void cli_parse(flag_set *fs, int argc, char *const argv[], const char *const *host);
 
 /* A mistake the table cannot express (two flags that exclude each other, say): print it as Go
  * prints a flag error, then the usage, and exit 2. */
