@@ -95,7 +95,7 @@ static void parse_args(int argc, char **argv, struct config *cfg) {
          "largest round trip, in `bytes`"},
         CLI_PORT_FLAG(&cfg->port),
         {"seed", FLAG_UINT, &cfg->seed, "0", 0, 0,
-         "the plan's seed; 0 = from the clock (the report prints it)"},
+         "the plan's seed; without it, one from the clock (the report prints it)"},
         {"stall", FLAG_DURATION, &cfg->stall_ns, "10s", 100 * MS_NS, CLI_MAX_DURATION,
          "nothing back on any connection for this long while bytes are owed: the\n"
          "server stopped answering; one connection alone fails after 3 times this"},
@@ -113,12 +113,13 @@ static void parse_args(int argc, char **argv, struct config *cfg) {
                    .about = about,
                    .out = stderr};
     cli_parse(&fs, argc, argv, &cfg->host);
-    if (cfg->seed == 0) { /* different every run, and printed, so that any run can be repeated */
+    if (!flag_given(&fs,
+                    "seed")) { /* different every run, and printed, so that it can be repeated */
         struct timespec ts;
         if (clock_gettime(CLOCK_REALTIME, &ts) != 0)
             chaos_die("clock_gettime: %s", strerror(errno));
         uint64_t t = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-        cfg->seed = 1 + mix64(t) % 1000000000u; /* never 0, which would mean "from the clock" */
+        cfg->seed = mix64(t) % 1000000000u;
     }
 }
 
