@@ -202,3 +202,34 @@ Test(flag, flag_fail_prints_the_message_then_the_usage) {
     cr_assert(eq(str, buf, want));
     free(buf);
 }
+
+/* Go's UnquoteUsage: the first pair of backquotes names the value and loses
+ * its quotes; an empty pair names nothing (so the header can stay short); a
+ * lone backquote is no pair: it stays, and the type names the value. */
+Test(flag, backquotes_as_gos_unquote_usage) {
+    int b;
+    long long i;
+    const char *s;
+    flag odd[] = {
+        {"a", FLAG_BOOL, &b, "false", 0, 0, "a lone ` stays"},
+        {"b", FLAG_INT, &i, "0", 0, 0, "an empty `` name"},
+        {"c", FLAG_STRING, &s, "", 0, 0, "only the `first` pair of `quotes` goes"},
+        {"d", FLAG_INT, &i, "0", 0, 0, "a lone ` for an int"},
+    };
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    cr_assert(out != NULL);
+    flag_set fs = {"odd", odd, sizeof(odd) / sizeof(odd[0]), NULL, out};
+    flag_usage(&fs, out);
+    fclose(out);
+    cr_assert(eq(str, buf,
+                 "Usage of odd:\n"
+                 "  -a\ta lone ` stays\n"
+                 "  -b\tan empty  name\n"
+                 "  -c first\n"
+                 "    \tonly the first pair of `quotes` goes\n"
+                 "  -d int\n"
+                 "    \ta lone ` for an int\n"));
+    free(buf);
+}
