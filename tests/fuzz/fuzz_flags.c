@@ -339,15 +339,25 @@ static void check_output(const char *who, int want, const sink *out, const sink 
     if (!ok) fail("%s wrote\n%s\nGo's rules say\n%s", who, out->text, line->text);
 }
 
+/* What -h prints: the same for every input, so read once. */
+static const sink *parrot_usage(void) {
+    static sink usage;
+    if (usage.f == NULL) {
+        config cfg;
+        char *help_argv[] = {"parrot", "-h", NULL};
+        open_sink(&usage);
+        CHECK(config_parse(&cfg, DEFAULT_MAX_CONNS, 2, help_argv, usage.f) == CONFIG_HELP);
+        close_sink(&usage);
+    }
+    return &usage;
+}
+
 static void check_parrot(int argc, char **argv) {
     config cfg;
     m_value want[PARROT_FLAGS];
-    sink out, line, usage;
+    sink out, line;
     open_sink(&out);
     open_sink(&line);
-    open_sink(&usage);
-    char *help_argv[] = {"parrot", "-h", NULL};
-    CHECK(config_parse(&cfg, DEFAULT_MAX_CONNS, 2, help_argv, usage.f) == CONFIG_HELP);
     int rc = config_parse(&cfg, DEFAULT_MAX_CONNS, argc, argv, out.f);
     int rest, m = model(parrot_flags, PARROT_FLAGS, argc, argv, want, &rest, line.f);
     if (m == M_RUN && rest < argc) { /* [parrot] */
@@ -357,12 +367,11 @@ static void check_parrot(int argc, char **argv) {
     }
     close_sink(&out);
     close_sink(&line);
-    close_sink(&usage);
 
     int expected = m == M_RUN ? CONFIG_OK : m == M_HELP ? CONFIG_HELP : CONFIG_ERROR;
     if (rc != expected)
         fail("config_parse returned %d, Go's rules say %d\n%s", rc, expected, out.text);
-    check_output("config_parse", m, &out, &line, &usage);
+    check_output("config_parse", m, &out, &line, parrot_usage());
     if (m == M_RUN) { /* in parrot_flags' order */
         CHECK(strcmp(cfg.host, want[0].text) == 0);
         CHECK(cfg.idle_ns == want[1].num);
@@ -372,28 +381,35 @@ static void check_parrot(int argc, char **argv) {
     }
     free(out.text);
     free(line.text);
-    free(usage.text);
+}
+
+static const sink *tool_usage(void) {
+    static sink usage;
+    if (usage.f == NULL) {
+        flag_set fs = {"tool", tool_table, TOOL_FLAGS, NULL, NULL};
+        open_sink(&usage);
+        flag_usage(&fs, usage.f);
+        close_sink(&usage);
+    }
+    return &usage;
 }
 
 static void check_tool(int argc, char **argv) {
     m_value want[TOOL_FLAGS];
-    sink out, line, usage;
+    sink out, line;
     open_sink(&out);
     open_sink(&line);
-    open_sink(&usage);
     flag_set fs = {"tool", tool_table, TOOL_FLAGS, NULL, out.f};
     int rest = -1, want_rest;
-    flag_usage(&fs, usage.f);
     int rc = flag_parse(&fs, argc, argv, &rest);
     int m = model(tool_flags, TOOL_FLAGS, argc, argv, want, &want_rest, line.f);
     close_sink(&out);
     close_sink(&line);
-    close_sink(&usage);
 
     int expected = m == M_RUN ? FLAG_OK : m == M_HELP ? FLAG_HELP : FLAG_ERROR;
     if (rc != expected)
         fail("flag_parse returned %d, Go's rules say %d\n%s", rc, expected, out.text);
-    check_output("flag_parse", m, &out, &line, &usage);
+    check_output("flag_parse", m, &out, &line, tool_usage());
     if (m == M_RUN) { /* in tool_flags' order */
         if (rest != want_rest) fail("flag_parse left %d, Go's rules say %d", rest, want_rest);
         CHECK(tool.count == want[0].num && tool.n == want[1].num);
@@ -402,11 +418,11 @@ static void check_tool(int argc, char **argv) {
     }
     free(out.text);
     free(line.text);
-    free(usage.text);
 }
 
-/* One argument, given to each value parser alone. */
-static void check_values(const char *s) {
+/* One argument, given to each value parser alone, and quoted by flag_quote
+ * into got and by the model into quoted. */
+static void check_values(const char *s, FILE *got, FILE *quoted) {
     long long i = 0, ns = 0;
     uint64_t u = 0;
     int b = 0, go_b = 0, rc, go_rc;
@@ -429,18 +445,10 @@ static void check_values(const char *s) {
     rc = flag_parse_duration(s, &ns);
     if (!go_duration_allows(&d, rc, ns))
         fail("flag_parse_duration(\"%s\") = %d, %lld; not Go's", s, rc, ns);
-
-    sink got, quoted;
-    open_sink(&got);
-    open_sink(&quoted);
-    flag_quote(got.f, s);
-    go_quote(quoted.f, s);
-    close_sink(&got);
-    close_sink(&quoted);
-    if (got.len != quoted.len || memcmp(got.text, quoted.text, got.len) != 0)
-        fail("flag_quote wrote %s, Go's %%q %s", got.text, quoted.text);
-    free(got.text);
-    free(quoted.text);
+    flag_quote(got, s);
+    go_quote(quoted, s);
+    fputc('\n', got);
+    fputc('\n', quoted);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -457,8 +465,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             argv[argc++] = p;
     argv[argc] = NULL;
 
+    sink got, quoted;
+    open_sink(&got);
+    open_sink(&quoted);
     for (int i = 1; i < argc; i++)
-        check_values(argv[i]);
+        check_values(argv[i], got.f, quoted.f);
+    close_sink(&got);
+    close_sink(&quoted);
+    if (got.len != quoted.len || memcmp(got.text, quoted.text, got.len) != 0)
+        fail("flag_quote wrote, a line each:\n%sGo's %%q:\n%s", got.text, quoted.text);
+    free(got.text);
+    free(quoted.text);
     check_parrot(argc, argv);
     check_tool(argc, argv);
     free(bytes);
