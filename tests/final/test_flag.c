@@ -233,3 +233,22 @@ Test(flag, backquotes_as_gos_unquote_usage) {
                  "    \ta lone ` for an int\n"));
     free(buf);
 }
+
+/* A default the flag's own parser refuses is a mistake in the table,
+ * reported as an error before any argument is read. */
+Test(flag, a_bad_default_is_refused) {
+    long long n;
+    flag bad[] = {{"n", FLAG_INT, &n, "ten", 0, 0, "a number"}};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    cr_assert(out != NULL);
+    flag_set fs = {"bad", bad, 1, NULL, out};
+    char *argv[] = {"bad", NULL};
+    int rest = -1;
+    cr_assert(eq(int, flag_parse(&fs, 1, argv, &rest), FLAG_ERROR));
+    fclose(out);
+    cr_assert(eq(str, (char *)first_line(buf), "bad default ten for flag -n"));
+    cr_assert(strstr(buf, "\nUsage of bad:\n  -n int\n") != NULL);
+    free(buf);
+}
