@@ -345,20 +345,24 @@ static int is_zero(const flag *f) {
 }
 
 /* Go's flag.UnquoteUsage: the name of the value is the first `word` in
- * backquotes, else the type's name ("" for a bool). */
+ * backquotes (`` names nothing), else the type's name ("" for a bool); a
+ * lone backquote is not a pair, and stays in the text. */
 static void print_usage_text(const flag *f, FILE *out) {
     static const char *type_names[] = {"", "int", "uint", "string", "duration"};
     const char *open = strchr(f->usage, '`'), *close = open ? strchr(open + 1, '`') : NULL;
+    const char *name = type_names[f->kind];
+    int name_len = (int)strlen(name);
+    if (close) {
+        name = open + 1;
+        name_len = (int)(close - name);
+    }
     size_t width = (size_t)fprintf(out, "  -%s", f->name);
-    if (close)
-        width += (size_t)fprintf(out, " %.*s", (int)(close - open - 1), open + 1);
-    else if (*type_names[f->kind])
-        width += (size_t)fprintf(out, " %s", type_names[f->kind]);
+    if (name_len > 0) width += (size_t)fprintf(out, " %.*s", name_len, name);
     /* "Boolean flags of one ASCII letter are so common we treat them
      * specially, putting their usage on the same line." */
     fputs(width <= 4 ? "\t" : "\n    \t", out);
     for (const char *u = f->usage; *u; u++) {
-        if (*u == '`' && (u == open || u == close)) continue;
+        if (close && (u == open || u == close)) continue;
         if (*u == '\n')
             fputs("\n    \t", out);
         else

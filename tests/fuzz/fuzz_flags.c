@@ -1,26 +1,64 @@
 /*
- * fuzz_flags.c - the command line (final/src/config.c: config_parse and
- * parse_int), driven the way tests/final/test_unit.c drives it: config_parse
- * returns what main() turns into an exit status and writes its messages to
- * a FILE we hand it, so nothing exits and nothing reaches the terminal.
+ * fuzz_flags.c - the command line, as final/src/flag.c reads it: parrot's
+ * own (config_parse, final/src/config.c's table), and the same arguments
+ * read by a second table the way parrot's tools use flag.c (a uint, an int
+ * and a duration with no range, a one-letter bool, arguments left over).
  *
- * Input: the arguments after argv[0] ("parrot"), separated by NUL bytes.
- * A model of Go's flag.FlagSet.parseOne, written here from Go's source and
- * config.h's ranges, says what must happen, and the parser must agree:
- *   - the outcome: run (exit status depends on the server), -h (exit 0) or
- *     a bad flag (exit 2); nothing else;
- *   - on success: every field as the model computed it, nothing printed;
- *   - on -h: exactly the usage text;
- *   - on a bad flag: exactly one of Go's error lines, then the usage text
- *     (the defaults, never values parsed so far). Values in error lines are
- *     quoted Go-style: printable ASCII as is, \a \b \f \n \r \t \v \" \\,
- *     other control bytes and bytes that are not UTF-8 as \xNN.
- * Every argument is also given to parse_int, against a model of Go's
- * strconv.ParseInt(s, 0, 64).
+ * Input: the arguments after argv[0], separated by NUL bytes.
+ *
+ * What must hold, against a model of Go's flag package written here from
+ * Go's documents (the values: go_model.c), not from flag.c:
+ *   - the outcome: run, -h (main() exits 0) or a mistake (exit 2);
+ *   - on a run: every value as the model computed it, nothing printed, and
+ *     for the tool table the index of the first argument left;
+ *   - on -h: the usage, exactly as -h alone prints it;
+ *   - on a mistake: exactly Go's error line, then that same usage (so the
+ *     defaults, never values parsed so far).
+ * Every argument is also given alone to flag_parse_int, _uint, _bool,
+ * _duration and flag_quote, against go_model.c.
+ *
+ * The model works in three steps, where flag.c has one loop:
+ *   1. read_steps: the arguments become steps (a flag and the text of its
+ *      value, -h, a mistake of syntax), stopping where Go stops;
+ *   2. apply_steps: each value text becomes a value, in order; the first
+ *      that fails is the outcome;
+ *   3. what is left: parrot refuses it, the tool table leaves it.
+ *
+ * Where each rule comes from:
+ *   [flag]     the flag package's documentation, "Command line flag syntax":
+ *              "-flag", "-flag=x", "-flag x  // non-boolean flags only";
+ *              "One or two minus signs may be used; they are equivalent";
+ *              a bool flag is turned off only by "-flag=false"; "Flag parsing
+ *              stops just before the first non-flag argument ("-" is a
+ *              non-flag argument) or after the terminator "--""; "Integer
+ *              flags accept 1234, 0664, 0x1234 and may be negative"; boolean
+ *              and duration values as strconv.ParseBool and
+ *              time.ParseDuration read them (go_model.c).
+ *   [ErrHelp]  its documentation: "the error returned if the -help or -h
+ *              flag is invoked but no such flag is defined"; flag.Parse
+ *              then exits 0, for any other error 2 (ExitOnError).
+ *   [flag.go]  Go's source, src/flag/flag.go, for what the documentation
+ *              does not spell out: the error lines word for word (parseOne,
+ *              failf: the line, a newline, then the usage); an argument of
+ *              three minuses or "-=x" is "bad flag syntax" (Var refuses a
+ *              name that begins with "-" or contains "="); the name ends at
+ *              the first "="; a value's error is "parse error" for
+ *              ErrSyntax, "value out of range" for ErrRange, and
+ *              "parse error" for any error of ParseDuration.
+ *   [parrot]   parrot's own rules (config.c): an argument left after the
+ *              flags is refused with `unexpected argument "x"`; the ranges
+ *              of its flags (-port 0..65535, -max-conns 1..INT_MAX,
+ *              -max-pending 1..2^30, -idle-timeout 0..1000h) and their
+ *              defaults; out of range is "value out of range".
+ *
+ * Go's documents fix a duration only to within a nanosecond per fraction
+ * (go_model.h); inside that window the model takes the parser's value, after
+ * checking that it lies in the window.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,250 +66,246 @@
 
 #include "../../final/src/config.h"
 #include "../../final/src/flag.h"
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_flags: check failed at line %d: %s\n", __LINE__, #cond);         \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "go_model.h"
 
 #define MAX_ARGS          64
 #define DEFAULT_MAX_CONNS 1000
+#define SECOND_NS         1000000000LL
 
-/* --- a model of strconv.ParseInt(s, 0, 64) --------------------------------- */
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) fail("check failed at line %d: %s", __LINE__, #cond);                         \
+    } while (0)
 
-static int lower(int c) {
-    return c >= 'A' && c <= 'Z' ? c + 'a' - 'A' : c;
+static void fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("fuzz_flags: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    abort();
 }
 
-/* Go's underscoreOK, on the unsigned part. */
-static int model_underscores_ok(const char *s) {
-    char saw = '^';
-    size_t i = 0, n = strlen(s);
-    int hex = 0;
-    if (n >= 2 && s[0] == '0' && (lower(s[1]) == 'b' || lower(s[1]) == 'o' || lower(s[1]) == 'x')) {
-        hex = lower(s[1]) == 'x';
-        i = 2;
-        saw = '0';
-    }
-    for (; i < n; i++) {
-        int c = (unsigned char)s[i];
-        if ((c >= '0' && c <= '9') || (hex && lower(c) >= 'a' && lower(c) <= 'f')) {
-            saw = '0';
-        } else if (c == '_') {
-            if (saw != '0') return 0;
-            saw = '_';
-        } else {
-            if (saw == '_') return 0;
-            saw = '!';
-        }
-    }
-    return saw != '_';
-}
+/* --- the model's tables ---------------------------------------------------------- */
 
-/* 0 and *v, -1 syntax error, -2 out of range: ParseUint's loop runs on the
- * full uint64 range (a range error there wins over a later syntax error),
- * then ParseInt narrows to int64. */
-static int model_int(const char *s0, long long *v) {
-    const char *s = s0;
-    int neg = 0;
-    if (*s == '+' || *s == '-') neg = *s++ == '-';
-    const char *digits = s;
-    if (*s == '\0') return -1;
-    unsigned base = 10;
-    size_t n = strlen(s);
-    if (s[0] == '0') {
-        if (n >= 3 && lower(s[1]) == 'b')
-            base = 2, s += 2;
-        else if (n >= 3 && lower(s[1]) == 'o')
-            base = 8, s += 2;
-        else if (n >= 3 && lower(s[1]) == 'x')
-            base = 16, s += 2;
-        else
-            base = 8, s += 1;
-    }
-    unsigned __int128 u = 0;
-    int underscores = 0;
-    for (; *s; s++) {
-        int c = (unsigned char)*s, d;
-        if (c == '_') {
-            underscores = 1;
-            continue;
-        }
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (lower(c) >= 'a' && lower(c) <= 'z')
-            d = lower(c) - 'a' + 10;
-        else
-            return -1;
-        if ((unsigned)d >= base) return -1;
-        u = u * base + (unsigned)d;
-        if (u > UINT64_MAX) return -2;
-    }
-    if (underscores && !model_underscores_ok(digits)) return -1;
-    if (neg ? u > (unsigned __int128)INT64_MAX + 1 : u > INT64_MAX) return -2;
-    *v = neg ? (long long)(0 - (uint64_t)u) : (long long)u;
-    return 0;
-}
+typedef enum { M_BOOL, M_INT, M_UINT, M_STRING, M_DURATION } m_kind;
 
-/* --- a model of the flags ------------------------------------------------------ */
+typedef struct m_flag {
+    const char *name;
+    m_kind kind;
+    go_i128 min, max;     /* the values accepted (a bool: 0..1, a string: unused) */
+    go_i128 def;          /* the default, but for a string */
+    const char *def_text; /* a string's default */
+} m_flag;
 
-/* The length of a valid UTF-8 sequence at p (1..4), or 0. */
-static size_t utf8_len(const unsigned char *p) {
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) return (p[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80) return 0;
-        if (p[0] == 0xe0 && p[1] < 0xa0) return 0;  /* overlong */
-        if (p[0] == 0xed && p[1] >= 0xa0) return 0; /* a surrogate */
-        return 3;
-    }
-    if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        if ((p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80) return 0;
-        if (p[0] == 0xf0 && p[1] < 0x90) return 0;  /* overlong */
-        if (p[0] == 0xf4 && p[1] >= 0x90) return 0; /* beyond U+10FFFF */
-        return 4;
-    }
-    return 0;
-}
+/* A flag's value: a number (a bool is 0 or 1, a duration ns) or a text. */
+typedef struct m_value {
+    go_i128 num;
+    const char *text;
+} m_value;
 
-static void quote(FILE *out, const char *s) {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        const char *named = strchr("\a\b\f\n\r\t\v\"\\", *p);
-        if (named != NULL) {
-            fputc('\\', out);
-            fputc("abfnrtv\"\\"[named - "\a\b\f\n\r\t\v\"\\"], out);
-        } else if (*p >= 0x20 && *p < 0x7f) {
-            fputc(*p, out);
-        } else if (*p >= 0x80 && utf8_len(p) > 0) {
-            size_t n = utf8_len(p);
-            fwrite(p, 1, n, out);
-            p += n - 1;
-        } else {
-            fprintf(out, "\\x%02x", *p);
-        }
-    }
-    fputc('"', out);
-}
+/* [parrot] config.c's flags, sorted by name as Go sorts them. */
+static const m_flag parrot_flags[] = {
+    {"host", M_STRING, 0, 0, 0, ""},
+    {"idle-timeout", M_DURATION, 0, 1000 * 3600 * SECOND_NS, 0, NULL},
+    {"log", M_STRING, 0, 0, 0, "-"},
+    {"max-conns", M_INT, 1, INT_MAX, DEFAULT_MAX_CONNS, NULL},
+    {"max-pending", M_INT, 1, 1 << 30, 65536, NULL},
+    {"port", M_INT, 0, 65535, 1512, NULL},
+    {"version", M_BOOL, 0, 1, 0, NULL},
+};
+#define PARROT_FLAGS (sizeof(parrot_flags) / sizeof(parrot_flags[0]))
 
-static const char *const names[] = {"host",        "idle-timeout", "log",    "max-conns",
-                                    "max-pending", "port",         "version"};
+/* A tool's table: every value the type can hold, as Go's own flags take. */
+static const m_flag tool_flags[] = {
+    {"count", M_UINT, 0, UINT64_MAX, 0, NULL},
+    {"n", M_INT, INT64_MIN, INT64_MAX, -1, NULL},
+    {"name", M_STRING, 0, 0, 0, ""},
+    {"v", M_BOOL, 0, 1, 0, NULL},
+    {"wait", M_DURATION, INT64_MIN, INT64_MAX, SECOND_NS, NULL},
+};
+#define TOOL_FLAGS (sizeof(tool_flags) / sizeof(tool_flags[0]))
 
-static int known(const char *name, size_t len) {
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0) return 1;
-    return 0;
-}
+/* The same tool table for flag.c. */
+static struct {
+    uint64_t count;
+    long long n;
+    const char *name;
+    int v;
+    long long wait;
+} tool;
 
-/* An int flag's value: NULL if fine, else Go's reason. */
-static const char *int_value(const char *value, long long lo, long long hi, long long *v) {
-    int rc = model_int(value, v);
-    if (rc == -1) return "parse error";
-    if (rc == -2 || *v < lo || *v > hi) return "value out of range";
+static flag tool_table[] = {
+    {"count", FLAG_UINT, &tool.count, "0", 0, 0, "how many `times`"},
+    {"n", FLAG_INT, &tool.n, "-1", 0, 0, "a number"},
+    {"name", FLAG_STRING, &tool.name, "", 0, 0, "a name"},
+    {"v", FLAG_BOOL, &tool.v, "false", 0, 0, "say more"},
+    {"wait", FLAG_DURATION, &tool.wait, "1s", 0, 0, "how long to wait"},
+};
+
+/* --- step 1: read the arguments ----------------------------------------------------- */
+
+typedef enum { S_SET, S_HELP, S_BAD_SYNTAX, S_UNDEFINED, S_NEEDS_VALUE } s_kind;
+
+typedef struct step {
+    s_kind kind;
+    const char *arg;    /* the argument itself */
+    const m_flag *flag; /* S_SET, S_NEEDS_VALUE */
+    const char *name;   /* S_UNDEFINED: the name as given, */
+    size_t name_len;    /* which ends at the first "=" */
+    const char *value;  /* S_SET: the value's text, or NULL for a bool alone */
+} step;
+
+static const m_flag *lookup(const m_flag *table, size_t n, const char *name, size_t len) {
+    for (size_t i = 0; i < n; i++)
+        if (strlen(table[i].name) == len && strncmp(table[i].name, name, len) == 0)
+            return &table[i];
     return NULL;
 }
 
-/* What config_parse must do with argv: the outcome, the config, and the
- * error line (without its '\n') written to line. */
-static int model_parse(config *cfg, int argc, char *argv[], FILE *line) {
-    int i = 1;
+/* Fills steps (room for argc) and returns how many; *rest is the index of
+ * the first argument not read. Reading stops at a step Go stops at. */
+static int read_steps(const m_flag *table, size_t n, int argc, char **argv, step *steps,
+                      int *rest) {
+    int count = 0, i = 1;
     while (i < argc) {
-        const char *s = argv[i];
-        if (strlen(s) < 2 || s[0] != '-') break;
-        size_t minuses = s[1] == '-' ? 2 : 1;
-        if (minuses == 2 && s[2] == '\0') {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) { /* [flag] stops after the terminator */
             i++;
             break;
         }
-        const char *name = s + minuses;
-        if (name[0] == '\0' || name[0] == '-' || name[0] == '=') {
-            fprintf(line, "bad flag syntax: %s", s);
-            return CONFIG_ERROR;
-        }
+        if (arg[0] != '-' || strcmp(arg, "-") == 0) break; /* [flag] a non-flag argument */
+        step *s = &steps[count++];
+        memset(s, 0, sizeof(*s));
+        s->arg = arg;
         i++;
-        size_t len = strlen(name);
-        const char *value = NULL;
-        for (size_t k = 1; k < len; k++) /* '=' cannot be first */
-            if (name[k] == '=') {
-                value = name + k + 1;
-                len = k;
-                break;
-            }
-        char flag[64];
-        if (!known(name, len)) {
-            if ((len == 1 && name[0] == 'h') || (len == 4 && memcmp(name, "help", 4) == 0))
-                return CONFIG_HELP;
-            fprintf(line, "flag provided but not defined: -%.*s", (int)len, name);
-            return CONFIG_ERROR;
+        const char *body = arg + (arg[1] == '-' ? 2 : 1); /* [flag] one or two minus signs */
+        if (body[0] == '-' || body[0] == '=') {           /* [flag.go] */
+            s->kind = S_BAD_SYNTAX;
+            break;
         }
-        snprintf(flag, sizeof(flag), "%.*s", (int)len, name);
-        if (strcmp(flag, "version") == 0) {
-            if (value == NULL) {
-                cfg->version = 1;
-            } else if (strlen(value) == 1 && strchr("1tT", value[0]) != NULL) {
-                cfg->version = 1;
-            } else if (strlen(value) == 1 && strchr("0fF", value[0]) != NULL) {
-                cfg->version = 0;
-            } else if (!strcmp(value, "true") || !strcmp(value, "TRUE") || !strcmp(value, "True")) {
-                cfg->version = 1;
-            } else if (!strcmp(value, "false") || !strcmp(value, "FALSE") ||
-                       !strcmp(value, "False")) {
-                cfg->version = 0;
-            } else {
-                fputs("invalid boolean value ", line);
-                quote(line, value);
-                fputs(" for -version: parse error", line);
-                return CONFIG_ERROR;
-            }
-            continue;
+        size_t len = strcspn(body, "="); /* [flag] -flag=x; [flag.go] the first "=" */
+        const m_flag *f = lookup(table, n, body, len);
+        const char *value = body[len] == '=' ? body + len + 1 : NULL;
+        if (f == NULL) {
+            int help = (len == 1 && body[0] == 'h') || (len == 4 && strncmp(body, "help", 4) == 0);
+            s->kind = help ? S_HELP : S_UNDEFINED; /* [ErrHelp] */
+            s->name = body;
+            s->name_len = len;
+            break;
         }
-        if (value == NULL) {
+        s->flag = f;
+        if (value == NULL && f->kind != M_BOOL) { /* [flag] -flag x, whatever x looks like */
             if (i == argc) {
-                fprintf(line, "flag needs an argument: -%s", flag);
-                return CONFIG_ERROR;
+                s->kind = S_NEEDS_VALUE;
+                break;
             }
             value = argv[i++];
         }
-        const char *why = NULL;
-        long long v = 0;
-        if (strcmp(flag, "host") == 0) {
-            cfg->host = value;
-        } else if (strcmp(flag, "log") == 0) {
-            cfg->log = value;
-        } else if (strcmp(flag, "port") == 0) {
-            if ((why = int_value(value, 0, 65535, &v)) == NULL) cfg->port = (int)v;
-        } else if (strcmp(flag, "max-conns") == 0) {
-            if ((why = int_value(value, 1, INT_MAX, &v)) == NULL) cfg->max_conns = (long)v;
-        } else if (strcmp(flag, "max-pending") == 0) {
-            if ((why = int_value(value, 1, 1L << 30, &v)) == NULL) cfg->max_pending = (long)v;
-        } else { /* idle-timeout: any error of ParseDuration is Go's "parse error" */
-            if (flag_parse_duration(value, &v) != 0)
-                why = "parse error";
-            else if (v < 0 || v > 1000LL * 3600 * 1000000000)
-                why = "value out of range";
-            else
-                cfg->idle_ns = v;
-        }
-        if (why != NULL) {
-            fputs("invalid value ", line);
-            quote(line, value);
-            fprintf(line, " for flag -%s: %s", flag, why);
-            return CONFIG_ERROR;
-        }
+        s->kind = S_SET;
+        s->value = value;
     }
-    if (i < argc) {
-        fputs("unexpected argument ", line);
-        quote(line, argv[i]);
-        return CONFIG_ERROR;
-    }
-    return CONFIG_OK;
+    *rest = i;
+    return count;
 }
 
-/* --- the target ----------------------------------------------------------------- */
+/* --- step 2: apply them -------------------------------------------------------------- */
 
-/* A FILE that collects into a malloc'd string; read it with done(). */
+enum { M_RUN, M_HELP, M_MISTAKE };
+
+static int same_error(int flag_rc, int go_rc) {
+    return (flag_rc == 0 && go_rc == GO_OK) || (flag_rc == FLAG_SYNTAX && go_rc == GO_SYNTAX) ||
+           (flag_rc == FLAG_RANGE && go_rc == GO_RANGE);
+}
+
+/* One value text: NULL and *v, or the reason in Go's words. */
+static const char *convert(const m_flag *f, const char *text, m_value *v) {
+    int b;
+    long long ns;
+    go_i128 x = 0;
+    switch (f->kind) {
+    case M_STRING:
+        v->text = text;
+        return NULL;
+    case M_BOOL: /* a bool alone means true: [flag] */
+        if (text != NULL && go_parse_bool(text, &b) != GO_OK) return "parse error";
+        v->num = text == NULL ? 1 : b;
+        return NULL;
+    case M_INT:
+    case M_UINT: {
+        int rc = go_parse_int(text, f->kind == M_INT, &x);
+        if (rc == GO_SYNTAX) return "parse error";
+        if (rc == GO_RANGE) return "value out of range";
+        break;
+    }
+    case M_DURATION: {
+        /* The parser's value, where Go's documents allow it (see the top). */
+        int rc = flag_parse_duration(text, &ns);
+        go_duration d = go_parse_duration(text);
+        if (!go_duration_allows(&d, rc, ns))
+            fail("duration \"%s\": flag_parse_duration says %d, %lld; not Go's", text, rc, ns);
+        if (rc != 0) return "parse error"; /* [flag.go] */
+        x = ns;
+        break;
+    }
+    }
+    if (x < f->min || x > f->max) return "value out of range"; /* [parrot] */
+    v->num = x;
+    return NULL;
+}
+
+/* Returns M_RUN, M_HELP or M_MISTAKE, with the error line (no newline) in line. */
+static int apply_steps(const step *steps, int count, const m_flag *table, m_value *values,
+                       FILE *line) {
+    for (int i = 0; i < count; i++) {
+        const step *s = &steps[i];
+        const char *why;
+        switch (s->kind) {
+        case S_HELP:
+            return M_HELP;
+        case S_BAD_SYNTAX:
+            fprintf(line, "bad flag syntax: %s", s->arg);
+            return M_MISTAKE;
+        case S_UNDEFINED:
+            fprintf(line, "flag provided but not defined: -%.*s", (int)s->name_len, s->name);
+            return M_MISTAKE;
+        case S_NEEDS_VALUE:
+            fprintf(line, "flag needs an argument: -%s", s->flag->name);
+            return M_MISTAKE;
+        case S_SET:
+            why = convert(s->flag, s->value, &values[s->flag - table]);
+            if (why == NULL) break;
+            if (s->flag->kind == M_BOOL) {
+                fputs("invalid boolean value ", line);
+                go_quote(line, s->value);
+                fprintf(line, " for -%s: %s", s->flag->name, why);
+            } else {
+                fputs("invalid value ", line);
+                go_quote(line, s->value);
+                fprintf(line, " for flag -%s: %s", s->flag->name, why);
+            }
+            return M_MISTAKE;
+        }
+    }
+    return M_RUN;
+}
+
+/* Steps 1 and 2 with the table's defaults: the outcome, values and *rest. */
+static int model(const m_flag *table, size_t n, int argc, char **argv, m_value *values, int *rest,
+                 FILE *line) {
+    step steps[MAX_ARGS + 1];
+    for (size_t i = 0; i < n; i++) {
+        values[i].num = table[i].def;
+        values[i].text = table[i].def_text;
+    }
+    int count = read_steps(table, n, argc, argv, steps, rest);
+    return apply_steps(steps, count, table, values, line);
+}
+
+/* --- checking what flag.c did ---------------------------------------------------------- */
+
+/* A FILE that collects into a malloc'd string. */
 typedef struct sink {
     FILE *f;
     char *text;
@@ -289,6 +323,134 @@ static void close_sink(sink *s) {
     CHECK(fclose(s->f) == 0);
 }
 
+/* What was printed for the outcome want: nothing, the usage, or the line
+ * and the usage. */
+static void check_output(const char *who, int want, const sink *out, const sink *line,
+                         const sink *usage) {
+    int ok;
+    if (want == M_RUN)
+        ok = out->len == 0;
+    else if (want == M_HELP)
+        ok = out->len == usage->len && memcmp(out->text, usage->text, usage->len) == 0;
+    else
+        ok = out->len == line->len + 1 + usage->len &&
+             memcmp(out->text, line->text, line->len) == 0 && out->text[line->len] == '\n' &&
+             memcmp(out->text + line->len + 1, usage->text, usage->len) == 0;
+    if (!ok) fail("%s wrote\n%s\nGo's rules say\n%s", who, out->text, line->text);
+}
+
+/* What -h prints: the same for every input, so read once. */
+static const sink *parrot_usage(void) {
+    static sink usage;
+    if (usage.f == NULL) {
+        config cfg;
+        char *help_argv[] = {"parrot", "-h", NULL};
+        open_sink(&usage);
+        CHECK(config_parse(&cfg, DEFAULT_MAX_CONNS, 2, help_argv, usage.f) == CONFIG_HELP);
+        close_sink(&usage);
+    }
+    return &usage;
+}
+
+static void check_parrot(int argc, char **argv) {
+    config cfg;
+    m_value want[PARROT_FLAGS];
+    sink out, line;
+    open_sink(&out);
+    open_sink(&line);
+    int rc = config_parse(&cfg, DEFAULT_MAX_CONNS, argc, argv, out.f);
+    int rest, m = model(parrot_flags, PARROT_FLAGS, argc, argv, want, &rest, line.f);
+    if (m == M_RUN && rest < argc) { /* [parrot] */
+        fputs("unexpected argument ", line.f);
+        go_quote(line.f, argv[rest]);
+        m = M_MISTAKE;
+    }
+    close_sink(&out);
+    close_sink(&line);
+
+    int expected = m == M_RUN ? CONFIG_OK : m == M_HELP ? CONFIG_HELP : CONFIG_ERROR;
+    if (rc != expected)
+        fail("config_parse returned %d, Go's rules say %d\n%s", rc, expected, out.text);
+    check_output("config_parse", m, &out, &line, parrot_usage());
+    if (m == M_RUN) { /* in parrot_flags' order */
+        CHECK(strcmp(cfg.host, want[0].text) == 0);
+        CHECK(cfg.idle_ns == want[1].num);
+        CHECK(strcmp(cfg.log, want[2].text) == 0);
+        CHECK(cfg.max_conns == want[3].num && cfg.max_pending == want[4].num);
+        CHECK(cfg.port == want[5].num && cfg.version == want[6].num);
+    }
+    free(out.text);
+    free(line.text);
+}
+
+static const sink *tool_usage(void) {
+    static sink usage;
+    if (usage.f == NULL) {
+        flag_set fs = {.program = "tool", .flags = tool_table, .count = TOOL_FLAGS};
+        open_sink(&usage);
+        flag_usage(&fs, usage.f);
+        close_sink(&usage);
+    }
+    return &usage;
+}
+
+static void check_tool(int argc, char **argv) {
+    m_value want[TOOL_FLAGS];
+    sink out, line;
+    open_sink(&out);
+    open_sink(&line);
+    flag_set fs = {.program = "tool", .flags = tool_table, .count = TOOL_FLAGS, .out = out.f};
+    int rest = -1, want_rest;
+    int rc = flag_parse(&fs, argc, argv, &rest);
+    int m = model(tool_flags, TOOL_FLAGS, argc, argv, want, &want_rest, line.f);
+    close_sink(&out);
+    close_sink(&line);
+
+    int expected = m == M_RUN ? FLAG_OK : m == M_HELP ? FLAG_HELP : FLAG_ERROR;
+    if (rc != expected)
+        fail("flag_parse returned %d, Go's rules say %d\n%s", rc, expected, out.text);
+    check_output("flag_parse", m, &out, &line, tool_usage());
+    if (m == M_RUN) { /* in tool_flags' order */
+        if (rest != want_rest) fail("flag_parse left %d, Go's rules say %d", rest, want_rest);
+        CHECK(tool.count == want[0].num && tool.n == want[1].num);
+        CHECK(strcmp(tool.name, want[2].text) == 0);
+        CHECK(tool.v == want[3].num && tool.wait == want[4].num);
+    }
+    free(out.text);
+    free(line.text);
+}
+
+/* One argument, given to each value parser alone, and quoted by flag_quote
+ * into got and by the model into quoted. */
+static void check_values(const char *s, FILE *got, FILE *quoted) {
+    long long i = 0, ns = 0;
+    uint64_t u = 0;
+    int b = 0, go_b = 0, rc, go_rc;
+    go_i128 want = 0;
+
+    rc = flag_parse_int(s, &i);
+    go_rc = go_parse_int(s, 1, &want);
+    if (!same_error(rc, go_rc) || (rc == 0 && i != want))
+        fail("flag_parse_int(\"%s\") = %d, %lld; Go: %d, %lld", s, rc, i, go_rc, (long long)want);
+    rc = flag_parse_uint(s, &u);
+    go_rc = go_parse_int(s, 0, &want);
+    if (!same_error(rc, go_rc) || (rc == 0 && u != want))
+        fail("flag_parse_uint(\"%s\") = %d, %llu; Go: %d, %llu", s, rc, (unsigned long long)u,
+             go_rc, (unsigned long long)want);
+    rc = flag_parse_bool(s, &b);
+    go_rc = go_parse_bool(s, &go_b);
+    if (!same_error(rc, go_rc) || (rc == 0 && b != go_b))
+        fail("flag_parse_bool(\"%s\") = %d, %d; Go: %d, %d", s, rc, b, go_rc, go_b);
+    go_duration d = go_parse_duration(s);
+    rc = flag_parse_duration(s, &ns);
+    if (!go_duration_allows(&d, rc, ns))
+        fail("flag_parse_duration(\"%s\") = %d, %lld; not Go's", s, rc, ns);
+    flag_quote(got, s);
+    go_quote(quoted, s);
+    fputc('\n', got);
+    fputc('\n', quoted);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* argv from the input: NUL-separated, at most MAX_ARGS; one copy of the
      * bytes with a NUL at the end keeps every argument a C string. */
@@ -303,63 +465,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             argv[argc++] = p;
     argv[argc] = NULL;
 
-    for (int i = 1; i < argc; i++) {
-        long long got = 7, want = 7;
-        int rc = flag_parse_int(argv[i], &got), mrc = model_int(argv[i], &want);
-        if (rc != mrc || (rc == 0 && got != want)) {
-            fprintf(stderr, "fuzz_flags: parse_int(\"%s\") = %d, %lld; Go: %d, %lld\n", argv[i], rc,
-                    got, mrc, want);
-            abort();
-        }
-    }
-
-    config cfg, want = {.host = "",
-                        .port = 1512,
-                        .log = "-",
-                        .max_conns = DEFAULT_MAX_CONNS,
-                        .max_pending = 65536};
-    sink out, line, usage;
-    open_sink(&out);
-    open_sink(&line);
-    open_sink(&usage);
-    int rc = config_parse(&cfg, DEFAULT_MAX_CONNS, argc, argv, out.f);
-    int mrc = model_parse(&want, argc, argv, line.f);
-    config help;
-    char *help_argv[] = {"parrot", "-h", NULL};
-    CHECK(config_parse(&help, DEFAULT_MAX_CONNS, 2, help_argv, usage.f) == CONFIG_HELP);
-    close_sink(&out);
-    close_sink(&line);
-    close_sink(&usage);
-
-    if (rc != mrc) {
-        fprintf(stderr, "fuzz_flags: config_parse returned %d, Go's rules say %d\n%s", rc, mrc,
-                out.text);
-        abort();
-    }
-    /* What main() makes of it: the only exit statuses before the server
-     * starts are 0 (-h, -version) and 2. */
-    CHECK(rc == CONFIG_OK || rc == CONFIG_HELP || rc == CONFIG_ERROR);
-    if (rc == CONFIG_OK) {
-        CHECK(out.len == 0);
-        CHECK(strcmp(cfg.host, want.host) == 0 && strcmp(cfg.log, want.log) == 0);
-        CHECK(cfg.port == want.port && cfg.max_conns == want.max_conns);
-        CHECK(cfg.max_pending == want.max_pending && cfg.idle_ns == want.idle_ns);
-        CHECK(cfg.version == want.version);
-    } else if (rc == CONFIG_HELP) {
-        CHECK(out.len == usage.len && memcmp(out.text, usage.text, usage.len) == 0);
-    } else {
-        /* Go's line, then the usage with the defaults. */
-        int ok = out.len == line.len + 1 + usage.len &&
-                 memcmp(out.text, line.text, line.len) == 0 && out.text[line.len] == '\n' &&
-                 memcmp(out.text + line.len + 1, usage.text, usage.len) == 0;
-        if (!ok) {
-            fprintf(stderr, "fuzz_flags: wrote\n%s\nGo's rules say\n%s\n", out.text, line.text);
-            abort();
-        }
-    }
-    free(out.text);
-    free(line.text);
-    free(usage.text);
+    sink got, quoted;
+    open_sink(&got);
+    open_sink(&quoted);
+    for (int i = 1; i < argc; i++)
+        check_values(argv[i], got.f, quoted.f);
+    close_sink(&got);
+    close_sink(&quoted);
+    if (got.len != quoted.len || memcmp(got.text, quoted.text, got.len) != 0)
+        fail("flag_quote wrote, a line each:\n%sGo's %%q:\n%s", got.text, quoted.text);
+    free(got.text);
+    free(quoted.text);
+    check_parrot(argc, argv);
+    check_tool(argc, argv);
     free(bytes);
     return 0;
 }
