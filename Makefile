@@ -161,9 +161,11 @@ clean: clean-products ## remove everything the build made
 
 help: ## this list
 	@echo "Parrot: make TARGET (GNU make; gmake on the BSDs)"
-	@grep -hE '^[a-z$$][^:]*:.*## ' $(MAKEFILE_LIST) | \
-	    sed -E 's/^\$$\(addprefix ([a-z]+-),\$$\(STEP_NUMS\)\)/\1NN/; s/:.*## /\t/' | \
-	    awk -F'\t' '{ printf "  %-14s %s\n", $$1, $$2 }'
+	@awk '/^[a-z$$][^:]*:.*## / { \
+	    name = $$0; sub(/:.*/, "", name); \
+	    if (sub(/^\$$\(addprefix /, "", name)) sub(/,.*/, "NN", name); \
+	    text = $$0; sub(/^.*## /, "", text); \
+	    printf "  %-14s %s\n", name, text }' $(MAKEFILE_LIST)
 	@echo "Variables: SANITIZE=1 (ASan+UBSan), BACKEND=epoll|kqueue (final), QUICK=1 (bench), CC=clang"
 	@echo "Environment: PARROT_PORTABLE_METRICS=1 make test: the tests read memory, descriptors and CPU"
 	@echo "  time with ps and lsof, as on systems without /proc, libproc or kinfo_proc"
