@@ -161,12 +161,10 @@ Test(ops, log_off_prints_nothing_on_stdout, .timeout = 20) {
     h_kill(s);
 }
 
-static char log_path[64];
+static char log_path[H_PATH_CAP];
 
 static void make_log_path(void) {
-    snprintf(log_path, sizeof(log_path), "/tmp/parrot-final-log-XXXXXX");
-    int fd = mkstemp(log_path);
-    cr_assert(fd >= 0);
+    int fd = h_temp_file(log_path, sizeof(log_path), "final-log");
     cr_assert(eq(sz, (size_t)write(fd, "earlier line\n", 13), 13));
     close(fd);
 }
@@ -183,7 +181,7 @@ static int has_lines(void *arg) {
 
 Test(ops, log_file_is_appended_and_reopened_on_sighup, .timeout = 20) {
     make_log_path();
-    char rotated[80];
+    char rotated[H_PATH_CAP + 2];
     snprintf(rotated, sizeof(rotated), "%s.1", log_path);
     h_server *s = start(NULL, "-log", log_path, NULL);
     int fd = h_connect(s->port);
@@ -227,9 +225,7 @@ Test(ops, log_file_is_appended_and_reopened_on_sighup, .timeout = 20) {
  * lines the server writes to stderr. */
 Test(ops, log_file_that_cannot_grow_does_not_stop_the_echo, .timeout = 20) {
     enum { LIMIT = 4096 };
-    snprintf(log_path, sizeof(log_path), "/tmp/parrot-final-log-XXXXXX");
-    int lfd = mkstemp(log_path);
-    cr_assert(lfd >= 0, "mkstemp: %s", strerror(errno));
+    int lfd = h_temp_file(log_path, sizeof(log_path), "final-log");
     char line[64];
     memset(line, '.', sizeof(line) - 1);
     line[sizeof(line) - 1] = '\n';

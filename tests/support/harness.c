@@ -156,9 +156,16 @@ void h_err_refresh(h_server *s) {
     slurp_new(s->err_path, &s->err, &s->err_len);
 }
 
-static int make_temp(char *path, size_t cap, const char *what) {
+int h_temp_file(char *path, size_t cap, const char *what) {
     const char *dir = h_env("TMPDIR");
-    snprintf(path, cap, "%s/parrot-%s-XXXXXX", dir ? dir : "/tmp", what);
+    if (!dir) dir = "/tmp";
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/') /* macOS's ends in '/' */
+        len--;
+    int n = snprintf(path, cap, "%.*s/parrot-%s-XXXXXX", (int)len, dir, what);
+    if (n < 0 || (size_t)n >= cap)
+        cr_fatal("harness: TMPDIR=%s is too long for a temporary file's name (room for %zu bytes)",
+                 dir, cap);
     int fd = mkstemp(path);
     if (fd < 0) cr_fatal("harness: mkstemp(%s): %s", path, strerror(errno));
     return fd;
@@ -285,9 +292,9 @@ h_server *h_start_opts(const char *path, const h_opts *opts) {
     if (opts->stdout_fd > 0) {
         out_fd = opts->stdout_fd;
     } else {
-        out_fd = make_temp(s->out_path, sizeof s->out_path, "out");
+        out_fd = h_temp_file(s->out_path, sizeof s->out_path, "out");
     }
-    int err_fd = make_temp(s->err_path, sizeof s->err_path, "err");
+    int err_fd = h_temp_file(s->err_path, sizeof s->err_path, "err");
 
     s->pid = spawn(path, opts->args, out_fd, err_fd, opts->nofile, opts->fsize);
     track(s);
@@ -361,8 +368,8 @@ int h_run(const char *path, const char *const *args, char *out, size_t outcap, c
      * failed assertion has unwound this frame. */
     h_server *s = calloc(1, sizeof *s);
     if (!s) cr_fatal("harness: out of memory");
-    int out_fd = make_temp(s->out_path, sizeof s->out_path, "out");
-    int err_fd = make_temp(s->err_path, sizeof s->err_path, "err");
+    int out_fd = h_temp_file(s->out_path, sizeof s->out_path, "out");
+    int err_fd = h_temp_file(s->err_path, sizeof s->err_path, "err");
     s->pid = spawn(path, args, out_fd, err_fd, 0, 0);
     close(out_fd);
     close(err_fd);

@@ -32,14 +32,21 @@
  * waits this long. */
 #define H_DEADLINE_MS 10000
 
+/* Room for a path: the largest PATH_MAX of the systems the tests run on
+ * (Linux 4096; macOS and the BSDs 1024). A number, not PATH_MAX itself,
+ * so that every file including this header sees the same h_server
+ * whatever feature macros it defines. A temporary file's path is $TMPDIR
+ * and a few characters, and macOS's $TMPDIR alone is about 50. */
+#define H_PATH_CAP 4096
+
 typedef struct h_server {
-    pid_t pid;         /* the server process */
-    int port;          /* from its "listening on ... port N" line */
-    int exited;        /* 1 once the process has been reaped */
-    int status;        /* waitpid() status, valid when exited */
-    char out_path[64]; /* temp file holding its stdout (the log) */
-    char err_path[64]; /* temp file holding its stderr */
-    char *out;         /* stdout read so far, NUL-terminated (h_log_*) */
+    pid_t pid;                 /* the server process */
+    int port;                  /* from its "listening on ... port N" line */
+    int exited;                /* 1 once the process has been reaped */
+    int status;                /* waitpid() status, valid when exited */
+    char out_path[H_PATH_CAP]; /* temp file holding its stdout (the log) */
+    char err_path[H_PATH_CAP]; /* temp file holding its stderr */
+    char *out;                 /* stdout read so far, NUL-terminated (h_log_*) */
     size_t out_len;
     char *err; /* stderr read so far, NUL-terminated (h_err_*) */
     size_t err_len;
@@ -91,6 +98,14 @@ int h_alive(h_server *s);
 
 /* Kill (SIGKILL), reap and free. Safe to call on NULL or twice. */
 void h_kill(h_server *s);
+
+/* --- what the test process needs ------------------------------------------ */
+
+/* Create an empty temporary file $TMPDIR/parrot-WHAT-XXXXXX (/tmp without
+ * TMPDIR) and return its descriptor; path (cap bytes, H_PATH_CAP is
+ * enough) receives its name. Fails the test if the name does not fit or
+ * mkstemp fails. */
+int h_temp_file(char *path, size_t cap, const char *what);
 
 /* --- talking to it ------------------------------------------------------ */
 
