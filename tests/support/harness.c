@@ -32,6 +32,9 @@
 #elif defined(__FreeBSD__)
 #include <sys/procctl.h>
 #endif
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 
 /* --- sanitizers -------------------------------------------------------- */
 
@@ -169,6 +172,44 @@ int h_temp_file(char *path, size_t cap, const char *what) {
     int fd = mkstemp(path);
     if (fd < 0) cr_fatal("harness: mkstemp(%s): %s", path, strerror(errno));
     return fd;
+}
+
+/* --- descriptors --------------------------------------------------------- */
+
+void h_need_fds(long n) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        cr_fatal("harness: getrlimit RLIMIT_NOFILE: %s", strerror(errno));
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)n) return;
+    rlim_t cap = rl.rlim_max; /* RLIM_INFINITY: no cap */
+    const char *cap_name = "the hard open-files limit (ulimit -Hn)";
+#if defined(__APPLE__)
+    /* macOS refuses a soft limit above kern.maxfilesperproc (10240 unless
+     * changed); read it, and assume 10240 if it cannot be read. */
+    int per_process = 0;
+    size_t len = sizeof per_process;
+    rlim_t apple_cap = 10240;
+    if (sysctlbyname("kern.maxfilesperproc", &per_process, &len, NULL, 0) == 0 && per_process > 0)
+        apple_cap = (rlim_t)per_process;
+    if (cap == RLIM_INFINITY || apple_cap < cap) {
+        cap = apple_cap;
+        cap_name = "kern.maxfilesperproc (sysctl)";
+    }
+#endif
+    if (cap != RLIM_INFINITY && cap < (rlim_t)n)
+        cr_fatal("this test needs %ld open descriptors, but %s is %llu: raise it and run the "
+                 "tests again",
+                 n, cap_name, (unsigned long long)cap);
+    rl.rlim_cur = (rlim_t)n;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        cr_fatal("harness: setrlimit RLIMIT_NOFILE %ld: %s", n, strerror(errno));
+    /* FreeBSD lowers a soft limit above kern.maxfilesperproc without a
+     * word: check what was granted. */
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        cr_fatal("harness: getrlimit RLIMIT_NOFILE: %s", strerror(errno));
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)n)
+        cr_fatal("this test needs %ld open descriptors, but the system granted %llu", n,
+                 (unsigned long long)rl.rlim_cur);
 }
 
 /* --- processes ---------------------------------------------------------- */

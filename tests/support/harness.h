@@ -101,6 +101,15 @@ void h_kill(h_server *s);
 
 /* --- what the test process needs ------------------------------------------ */
 
+/* Make sure this test process may hold n open descriptors: raise its soft
+ * RLIMIT_NOFILE to n if it is lower. The soft limit is 256 on a stock
+ * macOS, too few for a test with hundreds of clients. Never above the hard
+ * limit, nor on macOS above kern.maxfilesperproc (setrlimit refuses more
+ * there); fails the test, naming the limit and the ulimit to raise, if n is
+ * beyond them. Only this test's process changes (Criterion runs each test
+ * in its own). A server that must hold as many gets h_opts.nofile = n. */
+void h_need_fds(long n);
+
 /* Create an empty temporary file $TMPDIR/parrot-WHAT-XXXXXX (/tmp without
  * TMPDIR) and return its descriptor; path (cap bytes, H_PATH_CAP is
  * enough) receives its name. Fails the test if the name does not fit or
