@@ -11,11 +11,16 @@
  * The server's stdout (its log) and stderr go to temporary files, not
  * pipes, so a test that never reads them can never stall the server.
  *
- * Servers never outlive their test: on Linux the child asks the kernel for
- * SIGKILL when the test process dies (PR_SET_PDEATHSIG), on FreeBSD
- * likewise (PROC_PDEATHSIG_CTL), and everywhere an atexit handler kills
- * whatever is still running. Criterion runs each test in its own process,
- * so a failed assertion ends that process and takes the server with it.
+ * Servers never outlive their test, however it ends: an atexit handler
+ * kills them when the test process exits (a failed assertion included:
+ * Criterion runs each test in its own process), and a small watcher
+ * process kills them when the test process dies without exiting (killed
+ * by Criterion's timeout, a crash): see watch_group() in harness.c.
+ *
+ * The first server the harness starts, or the first connection it makes,
+ * sets SIGPIPE to be ignored in the test process: a write to a connection
+ * the server has reset then fails with EPIPE (and the test says so)
+ * instead of killing the test, on every system.
  *
  * Helpers that cannot go on (fork fails, connect fails, a deadline passes
  * while waiting for "listening") fail the current test with cr_fatal and a
