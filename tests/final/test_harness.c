@@ -11,9 +11,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,21 +24,6 @@
 #include <unistd.h>
 
 #include "util.h"
-
-/* A listening socket on 127.0.0.1 and a port the system picked. */
-static int listen_loopback(int *port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert(fd >= 0, "socket: %s", strerror(errno));
-    struct sockaddr_in sin = {.sin_family = AF_INET};
-    cr_assert(eq(int, inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr), 1));
-    socklen_t len = sizeof(sin);
-    cr_assert(eq(int, bind(fd, (struct sockaddr *)&sin, len), 0), "bind: %s", strerror(errno));
-    cr_assert(eq(int, listen(fd, 8), 0), "listen: %s", strerror(errno));
-    cr_assert(eq(int, getsockname(fd, (struct sockaddr *)&sin, &len), 0), "getsockname: %s",
-              strerror(errno));
-    *port = ntohs(sin.sin_port);
-    return fd;
-}
 
 /* Criterion ends a test that runs past its .timeout with SIGPROF, which
  * runs no atexit handler. A child of this test plays such a test process:

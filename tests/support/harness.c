@@ -341,6 +341,36 @@ static void limit(int resource, const char *name, long value) {
     }
 }
 
+/* In the child, after fork: set or remove one environment variable. */
+static void set_env(const char *name, const char *value) {
+    if ((value ? setenv(name, value, 1) : unsetenv(name)) != 0) {
+        dprintf(2, "harness: %s %s: %s\n", value ? "setenv" : "unsetenv", name, strerror(errno));
+        _exit(127);
+    }
+}
+
+/* In the child, after fork: systemd's side of socket activation. The
+ * descriptor becomes 3 (dup2 leaves it open across exec; if it is 3
+ * already, close-on-exec is cleared by hand), and the variables name this
+ * process, which exec keeps: sd_listen_fds(3). */
+static void hand_over(const h_opts *opts) {
+    if (opts->listen_fd <= 0) {
+        set_env("LISTEN_PID", NULL);
+        set_env("LISTEN_FDS", NULL);
+        set_env("LISTEN_FDNAMES", NULL);
+        return;
+    }
+    if ((opts->listen_fd != 3 && dup2(opts->listen_fd, 3) < 0) || fcntl(3, F_SETFD, 0) != 0) {
+        dprintf(2, "harness: descriptor %d as 3: %s\n", opts->listen_fd, strerror(errno));
+        _exit(127);
+    }
+    char pid[24];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    set_env("LISTEN_PID", opts->listen_pid ? opts->listen_pid : pid);
+    set_env("LISTEN_FDS", opts->listen_fds ? opts->listen_fds : "1");
+    set_env("LISTEN_FDNAMES", NULL);
+}
+
 static pid_t spawn(const char *path, const h_opts *opts, int out_fd, int err_fd) {
     const char *argv[64];
     int argc = 0;
@@ -368,11 +398,12 @@ static pid_t spawn(const char *path, const h_opts *opts, int out_fd, int err_fd)
             _exit(127);
         }
         if (getppid() != parent) _exit(127);
+        hand_over(opts);
         /* The test process may hold many descriptors (the watcher's pipe
-         * among them); the server starts with only stdin, stdout and
-         * stderr. Before the limits: with a lowered RLIMIT_NOFILE the loop
-         * would miss descriptors above it. */
-        close_from(3);
+         * among them); the server starts with only stdin, stdout, stderr
+         * and what it is handed. Before the limits: with a lowered
+         * RLIMIT_NOFILE the loop would miss descriptors above it. */
+        close_from(opts->listen_fd > 0 ? 4 : 3);
         if (opts->nofile > 0) limit(RLIMIT_NOFILE, "RLIMIT_NOFILE", opts->nofile);
         if (opts->fsize > 0) limit(RLIMIT_FSIZE, "RLIMIT_FSIZE", opts->fsize);
         /* Start the server as a shell would start it in a terminal: every
@@ -488,20 +519,22 @@ static void wait_exit(h_server *s, int deadline_ms, const char *what) {
     }
 }
 
-int h_run(const char *path, const char *const *args, char *out, size_t outcap, char *err,
-          size_t errcap, int deadline_ms) {
+int h_run_opts(const char *path, const h_opts *opts, char *out, size_t outcap, char *err,
+               size_t errcap) {
     /* On the heap, not the stack: the atexit cleanup may look at it after a
      * failed assertion has unwound this frame. */
     h_server *s = calloc(1, sizeof *s);
     if (!s) cr_fatal("harness: out of memory");
     int out_fd = h_temp_file(s->out_path, sizeof s->out_path, "out");
     int err_fd = h_temp_file(s->err_path, sizeof s->err_path, "err");
-    h_opts o = {.args = args};
+    h_opts o = *opts;
+    o.stdout_fd = 0;
+    o.signal_on_listening = 0;
     s->pid = spawn(path, &o, out_fd, err_fd);
     close(out_fd);
     close(err_fd);
     track(s);
-    wait_exit(s, deadline_ms, "on its own");
+    wait_exit(s, opts->deadline_ms, "on its own");
     h_log_refresh(s);
     h_err_refresh(s);
     copy_out(s->out, s->out_len, out, outcap);
@@ -509,6 +542,12 @@ int h_run(const char *path, const char *const *args, char *out, size_t outcap, c
     int code = exit_code(s->status);
     h_kill(s);
     return code;
+}
+
+int h_run(const char *path, const char *const *args, char *out, size_t outcap, char *err,
+          size_t errcap, int deadline_ms) {
+    h_opts o = {.args = args, .deadline_ms = deadline_ms};
+    return h_run_opts(path, &o, out, outcap, err, errcap);
 }
 
 int h_stop(h_server *s, int sig, int deadline_ms) {

@@ -71,6 +71,16 @@ typedef struct h_opts {
                                 instead of a temp file (e.g. a pipe the test
                                 controls); it is dup2'ed in the child */
     int deadline_ms;         /* 0 = H_DEADLINE_MS */
+    /* Socket activation as systemd does it (sd_listen_fds(3)): listen_fd > 0
+     * becomes the server's descriptor 3, and the server's environment says
+     * LISTEN_FDS=1 and LISTEN_PID=<its own pid> (set in the child, after
+     * fork, before exec). listen_fds and listen_pid, when not NULL, replace
+     * those two values, to hand over badly or to another process. Without
+     * listen_fd the three LISTEN_ variables are removed: the server is
+     * started by hand. */
+    int listen_fd;
+    const char *listen_fds;
+    const char *listen_pid;
 } h_opts;
 
 /* The binary under test, from the environment: PARROT_BIN (fails the test
@@ -92,6 +102,11 @@ h_server *h_start_opts(const char *path, const h_opts *opts);
  * copied, NUL-terminated, into out/err when those are not NULL. */
 int h_run(const char *path, const char *const *args, char *out, size_t outcap, char *err,
           size_t errcap, int deadline_ms);
+
+/* The same with options (args, nofile, fsize, listen_*, deadline_ms;
+ * signal_on_listening and stdout_fd are not used). */
+int h_run_opts(const char *path, const h_opts *opts, char *out, size_t outcap, char *err,
+               size_t errcap);
 
 /* Send sig and wait (deadline) for the server to exit. Returns the exit
  * code, or 128+signal if a signal killed it; reads the rest of its output
