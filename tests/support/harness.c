@@ -50,8 +50,8 @@
 
 /* --- sanitizers -------------------------------------------------------- */
 
-/* Under `make test SANITIZE=1` the test programs run under LeakSanitizer
- * too. Criterion 2.4.1's runner leaks a few hundred bytes of its own (more
+/* Under `make test SANITIZE=1` on Linux the test programs run under
+ * LeakSanitizer too. Criterion 2.4.1's runner leaks a few hundred bytes of its own (more
  * when tests with a timeout overlap): not ours, and it must not fail a
  * suite. Only the test runner is affected: the server under test is a
  * separate program with no such suppression. print_suppressions=0 keeps
