@@ -11,12 +11,18 @@ CFLAGS  ?= -std=c11 -Wall -Wextra -Werror -O2 -g
 LDFLAGS ?=
 
 # make test SANITIZE=1: the same build and tests under AddressSanitizer and
-# UndefinedBehaviorSanitizer. Any report fails the run.
+# UndefinedBehaviorSanitizer. Any report fails the run. Leaks are looked for
+# on Linux only: LeakSanitizer exists nowhere else, and macOS's ASan aborts
+# every process that asks for it ("detect_leaks is not supported").
 ifeq ($(SANITIZE),1)
 CFLAGS  := -std=c11 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
            -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS := -fsanitize=address,undefined
+ifeq ($(shell uname -s),Linux)
 export ASAN_OPTIONS  ?= abort_on_error=0:detect_leaks=1
+else
+export ASAN_OPTIONS  ?= abort_on_error=0
+endif
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 
@@ -172,9 +178,11 @@ clean: clean-products ## remove everything the build made
 
 help: ## this list
 	@echo "Parrot: make TARGET (GNU make; gmake on the BSDs)"
-	@grep -hE '^[a-z$$][^:]*:.*## ' $(MAKEFILE_LIST) | \
-	    sed -E 's/^\$$\(addprefix ([a-z]+-),\$$\(STEP_NUMS\)\)/\1NN/; s/:.*## /\t/' | \
-	    awk -F'\t' '{ printf "  %-14s %s\n", $$1, $$2 }'
+	@awk '/^[a-z$$][^:]*:.*## / { \
+	    name = $$0; sub(/:.*/, "", name); \
+	    if (sub(/^\$$\(addprefix /, "", name)) sub(/,.*/, "NN", name); \
+	    text = $$0; sub(/^.*## /, "", text); \
+	    printf "  %-14s %s\n", name, text }' $(MAKEFILE_LIST)
 	@echo "Variables: SANITIZE=1 (ASan+UBSan), BACKEND=epoll|kqueue (final), QUICK=1 (bench), CC=clang"
 	@echo "Environment: PARROT_PORTABLE_METRICS=1 make test: the tests read memory, descriptors and CPU"
 	@echo "  time with ps and lsof, as on systems without /proc, libproc or kinfo_proc"

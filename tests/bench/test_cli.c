@@ -260,7 +260,13 @@ Test(cli, smoke_load_against_parrot_json) {
 }
 
 Test(cli, smoke_idle_against_parrot) {
-    h_server *s = h_start(h_bin(), "-port", "0", "-log", "off", NULL);
+    /* 200 connections: a descriptor each in parrot-bench (which inherits
+     * this process's limit) and in the server, which keeps 16 for itself:
+     * close to macOS's default soft limit of 256, so both get more. */
+    enum { FDS = 200 + 64 };
+    h_need_fds(FDS);
+    h_opts o = {.args = (const char *[]){"-port", "0", "-log", "off", NULL}, .nofile = FDS};
+    h_server *s = h_start_opts(h_bin(), &o);
     char port[16], pid[32];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(pid, sizeof pid, "%ld", (long)s->pid);

@@ -1,7 +1,7 @@
 /*
  * test_ops.c - final/parrot as an operator meets it: flags and exit codes,
  * refused starts, the access log (stdout, a file, SIGHUP, a broken or slow
- * sink), and shutdown on SIGTERM/SIGINT.
+ * sink), a status line on SIGUSR1, and shutdown on SIGTERM/SIGINT.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -161,12 +161,10 @@ Test(ops, log_off_prints_nothing_on_stdout, .timeout = 20) {
     h_kill(s);
 }
 
-static char log_path[64];
+static char log_path[H_PATH_CAP];
 
 static void make_log_path(void) {
-    snprintf(log_path, sizeof(log_path), "/tmp/parrot-final-log-XXXXXX");
-    int fd = mkstemp(log_path);
-    cr_assert(fd >= 0);
+    int fd = h_temp_file(log_path, sizeof(log_path), "final-log");
     cr_assert(eq(sz, (size_t)write(fd, "earlier line\n", 13), 13));
     close(fd);
 }
@@ -183,7 +181,7 @@ static int has_lines(void *arg) {
 
 Test(ops, log_file_is_appended_and_reopened_on_sighup, .timeout = 20) {
     make_log_path();
-    char rotated[80];
+    char rotated[H_PATH_CAP + 2];
     snprintf(rotated, sizeof(rotated), "%s.1", log_path);
     h_server *s = start(NULL, "-log", log_path, NULL);
     int fd = h_connect(s->port);
@@ -227,9 +225,7 @@ Test(ops, log_file_is_appended_and_reopened_on_sighup, .timeout = 20) {
  * lines the server writes to stderr. */
 Test(ops, log_file_that_cannot_grow_does_not_stop_the_echo, .timeout = 20) {
     enum { LIMIT = 4096 };
-    snprintf(log_path, sizeof(log_path), "/tmp/parrot-final-log-XXXXXX");
-    int lfd = mkstemp(log_path);
-    cr_assert(lfd >= 0, "mkstemp: %s", strerror(errno));
+    int lfd = h_temp_file(log_path, sizeof(log_path), "final-log");
     char line[64];
     memset(line, '.', sizeof(line) - 1);
     line[sizeof(line) - 1] = '\n';
@@ -294,6 +290,107 @@ Test(ops, stuck_log_pipe_does_not_stop_the_echo, .timeout = 30) {
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
     cr_assert(strstr(s->err, " 0 log lines dropped") == NULL, "%s", s->err);
     close(p[0]);
+}
+
+/* --- status on demand ------------------------------------------------------ */
+
+/* Complete lines on stderr that start with "parrot: status: ". */
+static int status_lines(h_server *s) {
+    int n = 0;
+    for (const char *line = s->err; line && *line;) {
+        const char *end = strchr(line, '\n');
+        if (!end) break;
+        n += starts(line, "parrot: status: ");
+        line = end + 1;
+    }
+    return n;
+}
+
+typedef struct status_goal {
+    h_server *s;
+    int n;
+} status_goal;
+
+static int has_status_lines(void *arg) {
+    status_goal *g = arg;
+    h_err_refresh(g->s);
+    return status_lines(g->s) >= g->n;
+}
+
+/* Signal the server and wait (deadline) for its status line number n;
+ * it must be all that stderr gained. Returns the line (in s->err). */
+static const char *ask_status(h_server *s, int sig, const char *name, int n) {
+    h_err_refresh(s);
+    size_t before = s->err_len;
+    cr_assert(eq(int, kill(s->pid, sig), 0), "kill %s: %s", name, strerror(errno));
+    status_goal g = {s, n};
+    cr_assert(h_poll_until(has_status_lines, &g, H_DEADLINE_MS, 2),
+              "no status line after %s; stderr:\n%s", name, s->err);
+    const char *line = s->err + before;
+    cr_assert(starts(line, "parrot: status: "), "after %s:\n%s", name, line);
+    cr_assert(eq(int, count_char(line, '\n'), 1), "after %s, more than one line:\n%s", name, line);
+    return line;
+}
+
+/* The number in line at match m, as a double. */
+static double matched(const char *line, const regmatch_t *m) {
+    return strtod(line + m->rm_so, NULL);
+}
+
+/* Two clients came, one left: the line counts them, the bytes echoed are
+ * the bytes sent, and memory and descriptors are what the system says of
+ * the server. Then it goes on echoing. */
+Test(ops, sigusr1_prints_one_status_line_and_the_echo_goes_on, .timeout = 20) {
+    h_server *s = start(NULL, NULL);
+    int a = h_connect(s->port);
+    echo_ok(a, "hello\n");
+    int b = h_connect(s->port);
+    echo_ok(b, "status?\n");
+    /* a leaves: the server's end of file back says it has closed a. */
+    h_shutdown_write(a);
+    cr_assert(h_wait_eof(a, H_DEADLINE_MS, NULL), "the server did not close the first client");
+    close(a);
+
+    const char *line = ask_status(s, SIGUSR1, "SIGUSR1", 1);
+    regex_t re;
+    cr_assert(eq(int,
+                 regcomp(&re,
+                         "^parrot: status: up ([0-9]+h[0-9]+m|[0-9]+m)?[0-9]+s, "
+                         "1 connections open \\(peak 2\\), 2 served, 14 bytes echoed, 0 refused, "
+                         "0 log lines dropped, (([0-9]+\\.[0-9]) MiB resident|resident memory "
+                         "unknown), ([0-9]+) descriptors open\n$",
+                         REG_EXTENDED),
+                 0));
+    regmatch_t m[5];
+    cr_assert(eq(int, regexec(&re, line, 5, m, 0), 0), "%s", line);
+    regfree(&re);
+#if defined(__linux__) || defined(__APPLE__) || defined(__FreeBSD__) || defined(__DragonFly__)
+    /* These systems tell a process its resident memory (final/src/resources.c). */
+    cr_assert(ne(int, m[3].rm_so, -1), "%s", line);
+    double said = matched(line, &m[3]) * 1024, seen = (double)h_rss_kb(s->pid);
+    double margin = seen / 4 > 1024 ? seen / 4 : 1024;
+    cr_assert(le(dbl, said > seen ? said - seen : seen - said, margin),
+              "%.0f KiB resident says the line, %.0f KiB says the system (%s)", said, seen,
+              h_metrics_source());
+#endif
+    cr_assert(eq(int, (int)matched(line, &m[4]), h_fd_count(s->pid)), "%s(descriptors from %s: %d)",
+              line, h_metrics_source(), h_fd_count(s->pid));
+
+    echo_ok(b, "still here\n");
+    int statuses = 1;
+#ifdef SIGINFO
+    /* Ctrl-T in a macOS or BSD terminal sends SIGINFO: the same line. */
+    line = ask_status(s, SIGINFO, "SIGINFO", ++statuses);
+    cr_assert(strstr(line, " 2 served, 25 bytes echoed, ") != NULL, "%s", line);
+#endif
+    close(b);
+    cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
+    /* The listening line, the status lines and the summary: nothing else. */
+    cr_assert(eq(int, count_char(s->err, '\n'), 2 + statuses), "%s", s->err);
+    cr_assert(strstr(s->err, "parrot: stopped by SIGTERM: 2 connections served, 25 bytes echoed") !=
+                  NULL,
+              "%s", s->err);
+    h_kill(s);
 }
 
 /* --- shutdown ------------------------------------------------------------ */

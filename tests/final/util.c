@@ -177,3 +177,17 @@ int connect_with_rcvbuf(int port, int bytes) {
               strerror(errno));
     return fd;
 }
+
+int listen_loopback(int *port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    cr_assert(eq(int, inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr), 1));
+    socklen_t len = sizeof(sin);
+    cr_assert(eq(int, bind(fd, (struct sockaddr *)&sin, len), 0), "bind: %s", strerror(errno));
+    cr_assert(eq(int, listen(fd, 8), 0), "listen: %s", strerror(errno));
+    cr_assert(eq(int, getsockname(fd, (struct sockaddr *)&sin, &len), 0), "getsockname: %s",
+              strerror(errno));
+    *port = ntohs(sin.sin_port);
+    return fd;
+}

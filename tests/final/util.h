@@ -23,6 +23,10 @@ void round_trip(int port, size_t size, unsigned seed);
  * from the start). */
 int connect_with_rcvbuf(int port, int bytes);
 
+/* A listening TCP socket of the test's own on 127.0.0.1, on a port the
+ * system picks (*port). */
+int listen_loopback(int *port);
+
 /* Send msg and read its echo; fails the test if it does not come back. */
 void echo_ok(int fd, const char *msg);
 

@@ -11,11 +11,16 @@
  * The server's stdout (its log) and stderr go to temporary files, not
  * pipes, so a test that never reads them can never stall the server.
  *
- * Servers never outlive their test: on Linux the child asks the kernel for
- * SIGKILL when the test process dies (PR_SET_PDEATHSIG), on FreeBSD
- * likewise (PROC_PDEATHSIG_CTL), and everywhere an atexit handler kills
- * whatever is still running. Criterion runs each test in its own process,
- * so a failed assertion ends that process and takes the server with it.
+ * Servers never outlive their test, however it ends: an atexit handler
+ * kills them when the test process exits (a failed assertion included:
+ * Criterion runs each test in its own process), and a small watcher
+ * process kills them when the test process dies without exiting (killed
+ * by Criterion's timeout, a crash): see watch_group() in harness.c.
+ *
+ * The first server the harness starts, or the first connection it makes,
+ * sets SIGPIPE to be ignored in the test process: a write to a connection
+ * the server has reset then fails with EPIPE (and the test says so)
+ * instead of killing the test, on every system.
  *
  * Helpers that cannot go on (fork fails, connect fails, a deadline passes
  * while waiting for "listening") fail the current test with cr_fatal and a
@@ -32,14 +37,21 @@
  * waits this long. */
 #define H_DEADLINE_MS 10000
 
+/* Room for a path: the largest PATH_MAX of the systems the tests run on
+ * (Linux 4096; macOS and the BSDs 1024). A number, not PATH_MAX itself,
+ * so that every file including this header sees the same h_server
+ * whatever feature macros it defines. A temporary file's path is $TMPDIR
+ * and a few characters, and macOS's $TMPDIR alone is about 50. */
+#define H_PATH_CAP 4096
+
 typedef struct h_server {
-    pid_t pid;         /* the server process */
-    int port;          /* from its "listening on ... port N" line */
-    int exited;        /* 1 once the process has been reaped */
-    int status;        /* waitpid() status, valid when exited */
-    char out_path[64]; /* temp file holding its stdout (the log) */
-    char err_path[64]; /* temp file holding its stderr */
-    char *out;         /* stdout read so far, NUL-terminated (h_log_*) */
+    pid_t pid;                 /* the server process */
+    int port;                  /* from its "listening on ... port N" line */
+    int exited;                /* 1 once the process has been reaped */
+    int status;                /* waitpid() status, valid when exited */
+    char out_path[H_PATH_CAP]; /* temp file holding its stdout (the log) */
+    char err_path[H_PATH_CAP]; /* temp file holding its stderr */
+    char *out;                 /* stdout read so far, NUL-terminated (h_log_*) */
     size_t out_len;
     char *err; /* stderr read so far, NUL-terminated (h_err_*) */
     size_t err_len;
@@ -59,6 +71,16 @@ typedef struct h_opts {
                                 instead of a temp file (e.g. a pipe the test
                                 controls); it is dup2'ed in the child */
     int deadline_ms;         /* 0 = H_DEADLINE_MS */
+    /* Socket activation as systemd does it (sd_listen_fds(3)): listen_fd > 0
+     * becomes the server's descriptor 3, and the server's environment says
+     * LISTEN_FDS=1 and LISTEN_PID=<its own pid> (set in the child, after
+     * fork, before exec). listen_fds and listen_pid, when not NULL, replace
+     * those two values, to hand over badly or to another process. Without
+     * listen_fd the three LISTEN_ variables are removed: the server is
+     * started by hand. */
+    int listen_fd;
+    const char *listen_fds;
+    const char *listen_pid;
 } h_opts;
 
 /* The binary under test, from the environment: PARROT_BIN (fails the test
@@ -81,6 +103,11 @@ h_server *h_start_opts(const char *path, const h_opts *opts);
 int h_run(const char *path, const char *const *args, char *out, size_t outcap, char *err,
           size_t errcap, int deadline_ms);
 
+/* The same with options (args, nofile, fsize, listen_*, deadline_ms;
+ * signal_on_listening and stdout_fd are not used). */
+int h_run_opts(const char *path, const h_opts *opts, char *out, size_t outcap, char *err,
+               size_t errcap);
+
 /* Send sig and wait (deadline) for the server to exit. Returns the exit
  * code, or 128+signal if a signal killed it; reads the rest of its output
  * into s->out / s->err. Fails the test if it does not exit in time. */
@@ -91,6 +118,23 @@ int h_alive(h_server *s);
 
 /* Kill (SIGKILL), reap and free. Safe to call on NULL or twice. */
 void h_kill(h_server *s);
+
+/* --- what the test process needs ------------------------------------------ */
+
+/* Make sure this test process may hold n open descriptors: raise its soft
+ * RLIMIT_NOFILE to n if it is lower. The soft limit is 256 on a stock
+ * macOS, too few for a test with hundreds of clients. Never above the hard
+ * limit, nor on macOS above kern.maxfilesperproc (setrlimit refuses more
+ * there); fails the test, naming the limit and the ulimit to raise, if n is
+ * beyond them. Only this test's process changes (Criterion runs each test
+ * in its own). A server that must hold as many gets h_opts.nofile = n. */
+void h_need_fds(long n);
+
+/* Create an empty temporary file $TMPDIR/parrot-WHAT-XXXXXX (/tmp without
+ * TMPDIR) and return its descriptor; path (cap bytes, H_PATH_CAP is
+ * enough) receives its name. Fails the test if the name does not fit or
+ * mkstemp fails. */
+int h_temp_file(char *path, size_t cap, const char *what);
 
 /* --- talking to it ------------------------------------------------------ */
 
