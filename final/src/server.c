@@ -481,11 +481,12 @@ static void print_status(void) {
      * below max_fd + 1; a few more for what opened after the last client. */
     int fds = resources_descriptors(srv.max_fd + 64 < srv.setsize ? srv.max_fd + 64 : srv.setsize);
     fprintf(stderr,
-            "parrot: status: up %s, %ld connections open (peak %llu), %llu served, %llu bytes "
-            "echoed, %llu refused, %llu log lines dropped, %s, %d descriptors open\n",
-            up, srv.nconns, (unsigned long long)srv.stats.peak,
-            (unsigned long long)srv.stats.served, (unsigned long long)srv.stats.bytes,
-            (unsigned long long)srv.stats.refused, (unsigned long long)log_dropped(), rss, fds);
+            "parrot: status: up %s, %ld %s open (peak %llu), %llu served, %llu bytes echoed, "
+            "%llu refused, %llu log %s dropped, %s, %d descriptors open\n",
+            up, srv.nconns, srv.nconns == 1 ? "connection" : "connections",
+            (unsigned long long)srv.stats.peak, (unsigned long long)srv.stats.served,
+            (unsigned long long)srv.stats.bytes, (unsigned long long)srv.stats.refused,
+            (unsigned long long)log_dropped(), log_dropped() == 1 ? "line" : "lines", rss, fds);
 }
 
 static void on_signal(ae_loop *loop, int signo) {

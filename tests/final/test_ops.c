@@ -356,7 +356,7 @@ Test(ops, sigusr1_prints_one_status_line_and_the_echo_goes_on, .timeout = 20) {
     cr_assert(eq(int,
                  regcomp(&re,
                          "^parrot: status: up ([0-9]+h[0-9]+m|[0-9]+m)?[0-9]+s, "
-                         "1 connections open \\(peak 2\\), 2 served, 14 bytes echoed, 0 refused, "
+                         "1 connection open \\(peak 2\\), 2 served, 14 bytes echoed, 0 refused, "
                          "0 log lines dropped, (([0-9]+\\.[0-9]) MiB resident|resident memory "
                          "unknown), ([0-9]+) descriptors open\n$",
                          REG_EXTENDED),
