@@ -91,127 +91,6 @@ static h_server *start(void) {
     return start_nofile(0);
 }
 
-/* --- small helpers ----------------------------------------------------------- */
-
-static void set_nonblocking(int fd) {
-    int fl = fcntl(fd, F_GETFL);
-    cr_assert(ne(int, fl, -1));
-    cr_assert(ne(int, fcntl(fd, F_SETFL, fl | O_NONBLOCK), -1));
-}
-
-static int local_port(int fd) {
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    cr_assert(eq(int, getsockname(fd, (struct sockaddr *)&a, &len), 0));
-    return ntohs(a.sin_port);
-}
-
-/* Send msg and expect exactly msg back. */
-static void round_trip(int fd, const char *msg) {
-    size_t len = strlen(msg);
-    char buf[512];
-    cr_assert(lt(sz, len, sizeof buf));
-    h_send_all(fd, msg, len);
-    size_t got = h_recv_exact(fd, buf, len, 0);
-    cr_assert(eq(sz, got, len), "echo of \"%s\": got %zu of %zu bytes", msg, got, len);
-    cr_assert(eq(int, memcmp(buf, msg, len), 0), "echo of \"%s\" differs", msg);
-}
-
-static void expect_echo(int fd, const char *msg, const char *who) {
-    size_t len = strlen(msg);
-    char buf[512];
-    size_t got = h_recv_exact(fd, buf, len, 0);
-    cr_assert(eq(sz, got, len), "%s: got %zu of %zu bytes of \"%s\"", who, got, len, msg);
-    cr_assert(eq(int, memcmp(buf, msg, len), 0), "%s: echo differs", who);
-}
-
-static size_t first_difference(const unsigned char *a, const unsigned char *b, size_t len) {
-    for (size_t i = 0; i < len; i++)
-        if (a[i] != b[i]) return i;
-    return len;
-}
-
-/*
- * Send out[0..len) and read the echo at the same time, with one poll loop.
- * A client that first writes everything and only then reads can deadlock
- * any echo server whose writes wait for the client (both sides stuck on
- * full socket buffers); a fair client reads while it writes. The first
- * `sent` bytes have been sent already (nothing of the echo read yet).
- * Checks every byte.
- */
-static void exchange_from(int fd, const unsigned char *out, size_t len, size_t sent) {
-    unsigned char *in = malloc(len);
-    cr_assert(ne(ptr, in, NULL));
-    set_nonblocking(fd);
-    long long deadline = h_now_ms() + 30000;
-    size_t received = 0;
-    while (received < len) {
-        struct pollfd p = {.fd = fd, .events = POLLIN | (sent < len ? POLLOUT : 0)};
-        long long left = deadline - h_now_ms();
-        cr_assert(gt(int, left > 0 ? poll(&p, 1, (int)left) : 0, 0),
-                  "exchange stalled: sent %zu, received %zu of %zu bytes", sent, received, len);
-        if (p.revents & POLLOUT) {
-            size_t chunk = len - sent < 65536 ? len - sent : 65536;
-            ssize_t n = send(fd, out + sent, chunk, 0);
-            if (n > 0)
-                sent += (size_t)n;
-            else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                cr_fatal("send after %zu bytes: %s", sent, strerror(errno));
-        }
-        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t n = recv(fd, in + received, len - received, 0);
-            if (n > 0)
-                received += (size_t)n;
-            else if (n == 0)
-                cr_fatal("EOF after %zu of %zu echoed bytes", received, len);
-            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                cr_fatal("recv after %zu bytes: %s", received, strerror(errno));
-        }
-    }
-    size_t at = first_difference(in, out, len);
-    cr_assert(eq(sz, at, len), "echo differs from what was sent at byte %zu of %zu", at, len);
-    free(in);
-}
-
-static void exchange(int fd, const unsigned char *out, size_t len) {
-    exchange_from(fd, out, len, 0);
-}
-
-/* Send without reading until the peer stops taking bytes for quiet_ms (its
- * buffers and ours are full) or everything is sent. Returns bytes sent. */
-static size_t send_until_stalled(int fd, const unsigned char *buf, size_t len, int quiet_ms) {
-    set_nonblocking(fd);
-    size_t sent = 0;
-    while (sent < len) {
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        if (poll(&p, 1, quiet_ms) == 0) break; /* no room for quiet_ms: stalled */
-        ssize_t n = send(fd, buf + sent, len - sent, 0);
-        if (n > 0)
-            sent += (size_t)n;
-        else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            cr_fatal("send after %zu bytes: %s", sent, strerror(errno));
-    }
-    return sent;
-}
-
-/* A timed window in which we only measure (CPU time, silence); it is not
- * used to wait for anything to happen. */
-static void measurement_window(int ms) {
-    poll(NULL, 0, ms);
-}
-
-/* The CPU time the server uses over a measurement window of at least ms:
- * longer where the CPU clock is coarse (see h_cpu_window_ms). *seconds is
- * how long the window really was. */
-static double cpu_used(h_server *s, int ms, double *seconds) {
-    long long start = h_now_ms();
-    double before = h_cpu_seconds(s->pid);
-    measurement_window(h_cpu_window_ms(ms));
-    double used = h_cpu_seconds(s->pid) - before;
-    *seconds = (double)(h_now_ms() - start) / 1000;
-    return used;
-}
-
 /* Milliseconds of silence that count as "not served". Long enough for an
  * idle loopback echo (well under a millisecond) on a loaded machine. */
 #define SILENCE_MS 300
@@ -225,13 +104,6 @@ static int all_silent(const int *fds, int n, int ms) {
     return poll(p, (nfds_t)n, ms) == 0;
 }
 
-static unsigned char *pattern(size_t len, unsigned seed) {
-    unsigned char *p = malloc(len);
-    cr_assert(ne(ptr, p, NULL));
-    h_fill_pattern(p, len, seed);
-    return p;
-}
-
 /* =========================================================================
  * Every step: it is an echo server.
  * ========================================================================= */
@@ -239,7 +111,7 @@ static unsigned char *pattern(size_t len, unsigned seed) {
 Test(echo, hello_parrot, .timeout = 20) {
     h_server *s = start();
     int c = h_connect(s->port);
-    round_trip(c, "Hello Parrot");
+    h_echo(c, "Hello Parrot");
     close(c);
     h_kill(s);
 }
@@ -247,7 +119,7 @@ Test(echo, hello_parrot, .timeout = 20) {
 Test(echo, one_byte, .timeout = 20) {
     h_server *s = start();
     int c = h_connect(s->port);
-    round_trip(c, "!");
+    h_echo(c, "!");
     close(c);
     h_kill(s);
 }
@@ -256,8 +128,8 @@ Test(echo, one_mib_byte_identical, .timeout = 40) {
     h_server *s = start();
     int c = h_connect(s->port);
     size_t len = 1 << 20;
-    unsigned char *data = pattern(len, 1);
-    exchange(c, data, len);
+    unsigned char *data = h_pattern(len, 1);
+    h_exchange(c, data, len, 0);
     free(data);
     close(c);
     h_kill(s);
@@ -266,12 +138,11 @@ Test(echo, one_mib_byte_identical, .timeout = 40) {
 Test(echo, all_256_byte_values, .timeout = 20) {
     h_server *s = start();
     int c = h_connect(s->port);
-    unsigned char out[512], in[512];
+    unsigned char out[512];
     for (int i = 0; i < 512; i++)
         out[i] = (unsigned char)(i < 256 ? i : 511 - i); /* up, then down */
     h_send_all(c, out, sizeof out);
-    cr_assert(eq(sz, h_recv_exact(c, in, sizeof in, 0), sizeof in));
-    cr_assert(eq(sz, first_difference(in, out, sizeof in), sizeof in));
+    h_expect(c, out, sizeof out, "all 256 byte values, up and down");
     close(c);
     h_kill(s);
 }
@@ -283,7 +154,7 @@ Test(startup, port_zero_and_listening_line, .timeout = 20) {
     snprintf(want, sizeof want, "listening on port %d\n", s->port);
     cr_assert(eq(str, s->err, want), "stderr should be exactly the listening line");
     int c = h_connect(s->port);
-    round_trip(c, "port zero works");
+    h_echo(c, "port zero works");
     close(c);
     h_kill(s);
 }
@@ -300,7 +171,7 @@ Test(startup, port_in_use_is_one_clear_line, .timeout = 20) {
     cr_assert(eq(str, out, ""));
     /* The first server is unharmed. */
     int c = h_connect(s->port);
-    round_trip(c, "still here");
+    h_echo(c, "still here");
     close(c);
     h_kill(s);
 }
@@ -312,11 +183,11 @@ Test(startup, port_in_use_is_one_clear_line, .timeout = 20) {
 Test(robust, survives_reset_and_serves_next, .timeout = 20) {
     h_server *s = start();
     int a = h_connect(s->port);
-    round_trip(a, "about to vanish");
+    h_echo(a, "about to vanish");
     h_send_all(a, "unanswered", 10); /* the echo may be in flight when the RST comes */
     h_reset(a);
     int b = h_connect(s->port);
-    round_trip(b, "Hello Parrot");
+    h_echo(b, "Hello Parrot");
     cr_assert(h_alive(s));
     close(b);
     h_kill(s);
@@ -326,15 +197,15 @@ Test(robust, survives_reset_while_writing, .timeout = 30) {
     h_server *s = start();
     int a = h_connect(s->port);
     size_t len = 8 << 20;
-    unsigned char *data = pattern(len, 2);
+    unsigned char *data = h_pattern(len, 2);
     /* Fill every buffer between us: the server is now writing to a client
      * that does not read. Then reset: its write fails (EPIPE/ECONNRESET,
      * never a SIGPIPE death). */
-    size_t sent = send_until_stalled(a, data, len, SILENCE_MS);
+    size_t sent = h_send_until_stalled(a, data, len);
     cr_assert(gt(sz, sent, 0));
     h_reset(a);
     int b = h_connect(s->port);
-    round_trip(b, "Hello Parrot");
+    h_echo(b, "Hello Parrot");
     cr_assert(h_alive(s));
     free(data);
     close(b);
@@ -347,7 +218,7 @@ Test(robust, half_close_small, .timeout = 20) {
     int c = h_connect(s->port);
     h_send_all(c, "Hello Parrot", 12);
     h_shutdown_write(c);
-    expect_echo(c, "Hello Parrot", "half-closed client");
+    h_expect(c, "Hello Parrot", 12, "half-closed client");
     size_t extra = 0;
     cr_assert(h_wait_eof(c, 0, &extra), "no EOF after the echo");
     cr_assert(eq(sz, extra, 0));
@@ -362,10 +233,10 @@ Test(robust, half_close_gets_every_byte_then_eof, .timeout = 30) {
     h_server *s = start();
     int c = h_connect(s->port);
     size_t len = 8 << 20;
-    unsigned char *data = pattern(len, 3);
-    size_t sent = send_until_stalled(c, data, len, SILENCE_MS);
+    unsigned char *data = h_pattern(len, 3);
+    size_t sent = h_send_until_stalled(c, data, len);
     h_shutdown_write(c);
-    exchange_from(c, data, sent, sent);
+    h_exchange(c, data, sent, sent);
     size_t extra = 0;
     cr_assert(h_wait_eof(c, 0, &extra), "no EOF after %zu echoed bytes", sent);
     cr_assert(eq(sz, extra, 0));
@@ -381,18 +252,18 @@ Test(robust, half_close_gets_every_byte_then_eof, .timeout = 30) {
 Test(clients, second_client_while_first_connected, .timeout = 20) {
     h_server *s = start();
     int a = h_connect(s->port);
-    round_trip(a, "first");
+    h_echo(a, "first");
     int b = h_connect(s->port);
     h_send_all(b, "second", 6);
     if (step()->multi_client) {
-        expect_echo(b, "second", "second client");
-        round_trip(a, "first again");
+        h_expect(b, "second", 6, "second client");
+        h_echo(a, "first again");
     } else {
         cr_assert(h_silent_for(b, SILENCE_MS),
                   "one client at a time: the second got an answer while the first was connected");
-        round_trip(a, "first again"); /* the first is still served */
+        h_echo(a, "first again"); /* the first is still served */
         close(a);
-        expect_echo(b, "second", "second client, after the first left");
+        h_expect(b, "second", 6, "second client, after the first left");
         a = -1;
     }
     if (a != -1) close(a);
@@ -412,7 +283,7 @@ static void rounds(const int *fds, int n, int count, const char *tag) {
         for (int i = 0; i < n; i++) {
             if (fds[i] < 0) continue;
             snprintf(msg, sizeof msg, "%s round %d client %d\n", tag, r, i);
-            expect_echo(fds[i], msg, msg);
+            h_expect(fds[i], msg, strlen(msg), msg);
         }
     }
 }
@@ -442,13 +313,13 @@ Test(clients, many_at_once_or_in_turn, .timeout = 60) {
             msg[0] = (char)('0' + i);
             h_send_all(fds[i], msg, 1);
         }
-        expect_echo(fds[0], "0", "first client");
+        h_expect(fds[0], "0", 1, "first client");
         cr_assert(all_silent(fds + 1, N - 1, SILENCE_MS),
                   "one client at a time: a waiting client was served early");
         for (int i = 1; i < N; i++) {
             close(fds[i - 1]);
             msg[0] = (char)('0' + i);
-            expect_echo(fds[i], msg, "next client in line");
+            h_expect(fds[i], msg, strlen(msg), "next client in line");
         }
         close(fds[N - 1]);
     }
@@ -474,11 +345,11 @@ Test(clients, one_hangs_up_others_unharmed, .timeout = 30) {
     } else {
         /* The one being served hangs up rudely: the next in line gets its turn. */
         int a = h_connect(s->port);
-        round_trip(a, "a");
+        h_echo(a, "a");
         int b = h_connect(s->port);
         h_send_all(b, "b", 1);
         h_reset(a);
-        expect_echo(b, "b", "next client after a reset");
+        h_expect(b, "b", 1, "next client after a reset");
         close(b);
     }
     cr_assert(h_alive(s));
@@ -498,32 +369,6 @@ Test(clients, one_hangs_up_others_unharmed, .timeout = 30) {
 #define ACCEPT_DROPS_CALLER_WITHOUT_FD 0
 #endif
 
-/* The echo of msg (1), or the connection closed or reset before a byte of
- * it came back (0). Fails the test on silence, or a partial or wrong echo. */
-static int echo_or_closed(int fd, const char *msg, const char *who) {
-    size_t len = strlen(msg), got = 0;
-    char buf[512];
-    cr_assert(lt(sz, len, sizeof buf));
-    long long deadline = h_now_ms() + H_DEADLINE_MS;
-    while (got < len) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        long long left = deadline - h_now_ms();
-        cr_assert(gt(int, left > 0 ? poll(&p, 1, (int)left) : 0, 0),
-                  "%s: neither its echo nor a close in time", who);
-        ssize_t n = recv(fd, buf + got, len - got, 0);
-        if (n > 0) {
-            got += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        cr_assert(eq(sz, got, 0), "%s: closed after %zu of %zu bytes", who, got, len);
-        cr_assert(n == 0 || errno == ECONNRESET, "%s: recv: %s", who, strerror(errno));
-        return 0;
-    }
-    cr_assert(eq(int, memcmp(buf, msg, len), 0), "%s: echo differs", who);
-    return 1;
-}
-
 /* Descriptor exhaustion: with a small open-files limit, more clients than
  * descriptors connect. The server must not spin on a listener it cannot
  * accept from, and must serve the waiting clients as others leave (those
@@ -539,12 +384,12 @@ Test(clients, out_of_descriptors_no_spin, .timeout = 40) {
     if (step()->multi_client) {
         /* The first ones are answered; wait for one to know the server
          * has been through its accept loop. */
-        expect_echo(fds[0], "x", "first client");
+        h_expect(fds[0], "x", 1, "first client");
         cr_assert(h_err_wait(s, strerror(EMFILE), 0), "never ran out of descriptors?");
     }
     if (step()->sleeps_when_idle) {
         /* At most a tenth of a core, give or take the CPU clock's resolution. */
-        double seconds, used = cpu_used(s, 500, &seconds);
+        double seconds, used = h_cpu_used(s->pid, 500, &seconds);
         cr_assert(lt(dbl, used, 0.1 * seconds + h_cpu_resolution()),
                   "out of descriptors, it used %.2fs of CPU in %.1fs (%s)", used, seconds,
                   h_metrics_source());
@@ -555,9 +400,9 @@ Test(clients, out_of_descriptors_no_spin, .timeout = 40) {
         if (step()->multi_client && i == 0) {
             /* answered above */
         } else if (ACCEPT_DROPS_CALLER_WITHOUT_FD && step()->multi_client) {
-            echo_or_closed(fds[i], "x", who);
+            h_echo_or_closed(fds[i], "x", who);
         } else {
-            expect_echo(fds[i], "x", who);
+            h_expect(fds[i], "x", 1, who);
         }
         close(fds[i]);
     }
@@ -572,11 +417,11 @@ Test(clients, out_of_descriptors_no_spin, .timeout = 40) {
 Test(cpu, idle, .timeout = 60) {
     h_server *s = start();
     int c = h_connect(s->port);
-    round_trip(c, "then silence"); /* a connected client that says nothing */
+    h_echo(c, "then silence"); /* a connected client that says nothing */
     double resolution = h_cpu_resolution();
     if (step()->sleeps_when_idle) {
         /* Under 5% of a core, give or take the CPU clock's resolution. */
-        double seconds, used = cpu_used(s, 1000, &seconds);
+        double seconds, used = h_cpu_used(s->pid, 1000, &seconds);
         cr_assert(lt(dbl, used, 0.05 * seconds + resolution),
                   "idle, it used %.3fs of CPU in %.1fs (%s)", used, seconds, h_metrics_source());
     } else {
@@ -599,10 +444,10 @@ Test(cpu, idle, .timeout = 60) {
         }
         long long start = h_now_ms();
         double before = h_cpu_seconds(s->pid), spin_before = h_cpu_seconds(spinner);
-        measurement_window(1000);
+        h_pause_ms(1000);
         double spin = h_cpu_seconds(spinner) - spin_before;
         while (spin < 4 * resolution && h_now_ms() - start < 30000) {
-            measurement_window(100);
+            h_pause_ms(100);
             spin = h_cpu_seconds(spinner) - spin_before;
         }
         double used = h_cpu_seconds(s->pid) - before;
@@ -619,7 +464,7 @@ Test(cpu, idle, .timeout = 60) {
                   "(a busy loop got %.3fs; %s)",
                   used, seconds, spin, h_metrics_source());
     }
-    round_trip(c, "still awake");
+    h_echo(c, "still awake");
     close(c);
     h_kill(s);
 }
@@ -631,14 +476,14 @@ Test(cpu, idle, .timeout = 60) {
 Test(slow_reader, others_served_memory_bounded, .timeout = 60) {
     h_server *s = start();
     int warm = h_connect(s->port);
-    round_trip(warm, "warm up");
+    h_echo(warm, "warm up");
     close(warm);
     long rss_before = h_rss_kb(s->pid);
 
     int a = h_connect(s->port);
     size_t len = 32 << 20;
-    unsigned char *data = pattern(len, 4);
-    size_t sent = send_until_stalled(a, data, len, SILENCE_MS);
+    unsigned char *data = h_pattern(len, 4);
+    size_t sent = h_send_until_stalled(a, data, len);
     cr_assert(lt(sz, sent, len), "the server took all 32 MiB without them being read");
     long grown = h_rss_kb(s->pid) - rss_before;
     cr_assert(lt(long, grown, 4096L), "RSS grew by %ld KiB for a client that does not read", grown);
@@ -646,15 +491,15 @@ Test(slow_reader, others_served_memory_bounded, .timeout = 60) {
     int b = h_connect(s->port);
     h_send_all(b, "Hello Parrot", 12);
     if (step()->write_buffering) {
-        expect_echo(b, "Hello Parrot", "another client while one does not read");
+        h_expect(b, "Hello Parrot", 12, "another client while one does not read");
     } else {
         cr_assert(h_silent_for(b, SILENCE_MS),
                   "without write buffering a client that does not read stalls the others");
     }
     /* Now read: everything comes back, in order, while the rest is sent. */
-    exchange_from(a, data, len, sent);
+    h_exchange(a, data, len, sent);
     close(a);
-    if (!step()->write_buffering) expect_echo(b, "Hello Parrot", "the stalled client, at last");
+    if (!step()->write_buffering) h_expect(b, "Hello Parrot", 12, "the stalled client, at last");
     free(data);
     close(b);
     h_kill(s);
@@ -759,7 +604,7 @@ static void check_logged(h_server *s, int c, const unsigned char *msg, size_t le
     struct log_line *l = &lines[line_no];
     char want[1200];
     escape_expected(msg, len, want);
-    cr_assert(eq(int, l->port, local_port(c)), "peer port");
+    cr_assert(eq(int, l->port, h_local_port(c)), "peer port");
     cr_assert(eq(str, l->quoted, want));
     cr_assert(eq(sz, l->count, len));
     cr_assert(stamp_between(l->stamp, before, after), "time stamp %s is not local now", l->stamp);
@@ -769,15 +614,15 @@ Test(log, format_exact, .timeout = 20) {
     h_server *s = start();
     int c = h_connect(s->port);
     if (!step()->clf_log) {
-        round_trip(c, "Hello Parrot");
-        measurement_window(100);
+        h_echo(c, "Hello Parrot");
+        h_pause_ms(100);
         h_log_refresh(s);
         cr_assert(eq(sz, s->out_len, 0), "no log before step 06, stdout: %s", s->out);
     } else {
         check_logged(s, c, (const unsigned char *)"hello\n", 6, 0);
         /* The whole line, spelled out, as in the lesson. */
         char want[256];
-        snprintf(want, sizeof want, "127.0.0.1:%d - - [", local_port(c));
+        snprintf(want, sizeof want, "127.0.0.1:%d - - [", h_local_port(c));
         cr_assert(eq(int, strncmp(s->out, want, strlen(want)), 0), "log: %s", s->out);
         cr_assert(ne(ptr, strstr(s->out, "] \"hello\\n\" 6\n"), NULL), "log: %s", s->out);
     }
@@ -793,9 +638,9 @@ Test(log, one_line_per_message, .timeout = 20) {
         if (step()->clf_log)
             check_logged(s, c, (const unsigned char *)msgs[i], strlen(msgs[i]), i);
         else
-            round_trip(c, msgs[i]);
+            h_echo(c, msgs[i]);
     }
-    measurement_window(100); /* nothing more may appear */
+    h_pause_ms(100); /* nothing more may appear */
     h_log_refresh(s);
     int lines = 0;
     for (size_t i = 0; i < s->out_len; i++)
@@ -811,8 +656,8 @@ Test(log, escaping, .timeout = 20) {
     const char msg[] = "say \"hi\" \\ back\r\n\t\x01\x7f\x80\xff caf\xc3\xa9";
     size_t len = sizeof msg - 1;
     if (!step()->clf_log) {
-        round_trip(c, msg);
-        measurement_window(100);
+        h_echo(c, msg);
+        h_pause_ms(100);
         h_log_refresh(s);
         cr_assert(eq(sz, s->out_len, 0));
     } else {
@@ -832,13 +677,13 @@ Test(log, injection_cannot_forge_a_line, .timeout = 20) {
     int c = h_connect(s->port);
     const char msg[] = "hi\n127.0.0.1:1 - - [01/Jan/2000:00:00:00 +0000] \"GET /\" 3\n";
     if (!step()->clf_log) {
-        round_trip(c, msg);
-        measurement_window(100);
+        h_echo(c, msg);
+        h_pause_ms(100);
         h_log_refresh(s);
         cr_assert(eq(sz, s->out_len, 0));
     } else {
         check_logged(s, c, (const unsigned char *)msg, sizeof msg - 1, 0);
-        measurement_window(100);
+        h_pause_ms(100);
         cr_assert(eq(int, h_log_wait_lines(s, 2, 1), 1), "a message made two lines:\n%s", s->out);
     }
     close(c);
@@ -852,8 +697,8 @@ Test(log, cut_after_256_bytes, .timeout = 20) {
     memset(msg, 'a', sizeof msg);
     if (!step()->clf_log) {
         msg[256] = '\0';
-        round_trip(c, (const char *)msg);
-        measurement_window(100);
+        h_echo(c, (const char *)msg);
+        h_pause_ms(100);
         h_log_refresh(s);
         cr_assert(eq(sz, s->out_len, 0));
     } else {
@@ -868,10 +713,10 @@ Test(log, one_mib_message_bounded_lines, .timeout = 40) {
     h_server *s = start();
     int c = h_connect(s->port);
     size_t len = 1 << 20;
-    unsigned char *data = pattern(len, 5);
-    exchange(c, data, len);
+    unsigned char *data = h_pattern(len, 5);
+    h_exchange(c, data, len, 0);
     if (!step()->clf_log) {
-        measurement_window(100);
+        h_pause_ms(100);
         h_log_refresh(s);
         cr_assert(eq(sz, s->out_len, 0));
     } else {
@@ -881,7 +726,7 @@ Test(log, one_mib_message_bounded_lines, .timeout = 40) {
         int n = 0;
         static struct log_line lines[4096];
         while (total < len && h_now_ms() < deadline) {
-            measurement_window(10);
+            h_pause_ms(10);
             h_log_refresh(s);
             if (!s->out) continue;
             n = parse_log(s->out, lines, 4096);
@@ -912,7 +757,7 @@ static void expect_start(const char *const *args) {
     h_opts o = {.args = args};
     h_server *s = h_start_opts(h_bin(), &o);
     int c = h_connect(s->port);
-    round_trip(c, "flag ok");
+    h_echo(c, "flag ok");
     close(c);
     h_kill(s);
 }
@@ -1029,7 +874,7 @@ static void check_signal(int sig) {
     int a = h_connect(s->port);
     h_send_all(a, "Hello Parrot", 12);
     if (!step()->signals) {
-        expect_echo(a, "Hello Parrot", "before the signal");
+        h_expect(a, "Hello Parrot", 12, "before the signal");
         int code = h_stop(s, sig, 0);
         cr_assert(eq(int, code, 128 + sig), "no handling yet: the signal kills it (got %d)", code);
         cr_assert(h_wait_eof(a, 0, NULL), "the kernel closes its connections");
@@ -1042,9 +887,9 @@ static void check_signal(int sig) {
      * owes it everything it has read so far (the log says how much). */
     int b = h_connect(s->port);
     size_t len = 32 << 20;
-    unsigned char *data = pattern(len, 6);
-    size_t sent = send_until_stalled(b, data, len, SILENCE_MS);
-    int b_port = local_port(b);
+    unsigned char *data = h_pattern(len, 6);
+    size_t sent = h_send_until_stalled(b, data, len);
+    int b_port = h_local_port(b);
     size_t owed_before = logged_bytes(s, b_port);
     cr_assert(gt(sz, owed_before, 0));
 
@@ -1054,14 +899,14 @@ static void check_signal(int sig) {
     int fd;
     while ((fd = h_try_connect(s->port)) >= 0 && h_now_ms() < deadline) {
         close(fd);
-        measurement_window(5);
+        h_pause_ms(5);
     }
     cr_assert(lt(int, fd, 0), "still accepting after the signal");
     cr_assert(eq(int, errno, ECONNREFUSED));
     cr_assert(h_alive(s), "exited before sending what it owes");
 
     /* Everything the server read comes back, then EOF (never a reset). */
-    expect_echo(a, "Hello Parrot", "client A after the signal");
+    h_expect(a, "Hello Parrot", 12, "client A after the signal");
     cr_assert(eq(sz, read_to_eof(a, (const unsigned char *)"", 0), 0));
     size_t got = read_to_eof(b, data, sent);
     /* Both got EOF; when they close too, the server is done. */
