@@ -1,13 +1,13 @@
 /*
- * poller.c - include the backend this system has (the same trick as Redis's ae.c).
- * BACKEND=kqueue on the make command line builds the kqueue backend on Linux through
- * tools/kqueue-linux, so that path is compiled and tested everywhere.
+ * poller.c - include the backend the Makefile names (the same trick as Redis's ae.c): it
+ * compiles parrot-bench with -DPOLLER_epoll or -DPOLLER_kqueue, its native backend from
+ * mk/platform.mk, and on Linux also parrot-bench-kqueue, through tools/kqueue-linux, so that
+ * path is compiled and tested everywhere.
  */
-#if defined(PARROT_BENCH_KQUEUE) || defined(__APPLE__) || defined(__FreeBSD__) ||                  \
-    defined(__OpenBSD__) || defined(__NetBSD__) || defined(__DragonFly__)
+#if defined(POLLER_kqueue)
 #include "poller_kqueue.c"
-#elif defined(__linux__)
+#elif defined(POLLER_epoll)
 #include "poller_epoll.c"
 #else
-#error "parrot-bench needs epoll or kqueue"
+#error "build with the Makefile, which names the backend: -DPOLLER_epoll or -DPOLLER_kqueue"
 #endif
