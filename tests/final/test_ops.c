@@ -30,13 +30,6 @@ static int starts(const char *s, const char *prefix) {
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static int count_char(const char *s, char c) {
-    int n = 0;
-    for (; *s; s++)
-        n += *s == c;
-    return n;
-}
-
 /* --- flags through the binary ------------------------------------------- */
 
 Test(ops, help_prints_usage_to_stderr_and_exits_0, .timeout = 20) {
@@ -79,18 +72,18 @@ Test(ops, port_in_use_exits_1_with_one_line, .timeout = 20) {
     snprintf(want, sizeof(want), "parrot: cannot listen on every address port %d: bind: ", s->port);
     cr_assert(starts(err, want), "%s", err);
     cr_assert(strstr(err, "Address already in use\n") != NULL, "%s", err);
-    cr_assert(eq(int, count_char(err, '\n'), 1), "%s", err);
+    cr_assert(eq(int, h_count_lines(err), 1), "%s", err);
     h_kill(s);
 }
 
 Test(ops, bad_address_exits_1_with_one_line, .timeout = 20) {
     cr_assert(eq(int, run("-port=0", "-host", "256.1.2.3"), 1));
     cr_assert(starts(err, "parrot: bad -host \"256.1.2.3\": "), "%s", err);
-    cr_assert(eq(int, count_char(err, '\n'), 1), "%s", err);
+    cr_assert(eq(int, h_count_lines(err), 1), "%s", err);
     /* An address this machine does not have. */
     cr_assert(eq(int, run("-port=0", "-host", "192.0.2.1"), 1));
     cr_assert(strstr(err, "cannot listen on 192.0.2.1 port 0: bind: ") != NULL, "%s", err);
-    cr_assert(eq(int, count_char(err, '\n'), 1), "%s", err);
+    cr_assert(eq(int, h_count_lines(err), 1), "%s", err);
 }
 
 Test(ops, unwritable_log_file_exits_1_with_one_line, .timeout = 20) {
@@ -253,7 +246,7 @@ Test(ops, log_file_that_cannot_grow_does_not_stop_the_echo, .timeout = 20) {
     close(fd);
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
     /* Said once, and the summary counts what was lost. */
-    cr_assert(eq(int, count_char(s->err, '\n'), 3), "%s", s->err);
+    cr_assert(eq(int, h_count_lines(s->err), 3), "%s", s->err);
     cr_assert(strstr(s->err, " 0 log lines dropped") == NULL, "%s", s->err);
     struct stat st;
     cr_assert(eq(int, stat(log_path, &st), 0), "stat %s: %s", log_path, strerror(errno));
@@ -335,7 +328,7 @@ static const char *ask_status(h_server *s, int sig, const char *name, int n) {
               "no status line after %s; stderr:\n%s", name, s->err);
     const char *line = s->err + before;
     cr_assert(starts(line, "parrot: status: "), "after %s:\n%s", name, line);
-    cr_assert(eq(int, count_char(line, '\n'), 1), "after %s, more than one line:\n%s", name, line);
+    cr_assert(eq(int, h_count_lines(line), 1), "after %s, more than one line:\n%s", name, line);
     return line;
 }
 
@@ -393,7 +386,7 @@ Test(ops, sigusr1_prints_one_status_line_and_the_echo_goes_on, .timeout = 20) {
     close(b);
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
     /* The listening line, the status lines and the summary: nothing else. */
-    cr_assert(eq(int, count_char(s->err, '\n'), 2 + statuses), "%s", s->err);
+    cr_assert(eq(int, h_count_lines(s->err), 2 + statuses), "%s", s->err);
     cr_assert(strstr(s->err, "parrot: stopped by SIGTERM: 2 connections served, 25 bytes echoed") !=
                   NULL,
               "%s", s->err);
@@ -429,7 +422,7 @@ static void shutdown_with(int sig, const char *name) {
     cr_assert(last != NULL, "%s", s->err);
     cr_assert(eq(str, (char *)last, want));
     /* Nothing after the listening line but the summary. */
-    cr_assert(eq(int, count_char(s->err, '\n'), 2), "%s", s->err);
+    cr_assert(eq(int, h_count_lines(s->err), 2), "%s", s->err);
     close(idle);
     close(late);
     h_kill(s);

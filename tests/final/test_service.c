@@ -26,13 +26,6 @@
 
 static char out[1 << 14], err[1 << 14];
 
-static int count_char(const char *s, char c) {
-    int n = 0;
-    for (; *s; s++)
-        n += *s == c;
-    return n;
-}
-
 /* The -port parrot is given is ignored: the port is in use by another
  * socket of the test, bound to the same address, so a parrot that bound a
  * socket of its own would stop at "Address already in use" (checked
@@ -82,7 +75,7 @@ static void refused(int fd, const char *fds, const char *want, int prefix) {
                   err);
     else
         cr_assert(eq(str, err, (char *)want));
-    cr_assert(eq(int, count_char(err, '\n'), 1), "%s", err);
+    cr_assert(eq(int, h_count_lines(err), 1), "%s", err);
     cr_assert(eq(str, out, ""));
 }
 

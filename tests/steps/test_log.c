@@ -109,10 +109,8 @@ Test(log, one_line_per_message, .timeout = 20) {
     }
     h_pause_ms(100); /* nothing more may appear */
     h_log_refresh(s);
-    int lines = 0;
-    for (size_t i = 0; i < s->out_len; i++)
-        lines += s->out[i] == '\n';
-    cr_assert(eq(int, lines, step()->clf_log ? 3 : 0), "log:\n%s", s->out ? s->out : "");
+    cr_assert(eq(int, h_count_lines(s->out), step()->clf_log ? 3 : 0), "log:\n%s",
+              s->out ? s->out : "");
     close(c);
     h_kill(s);
 }

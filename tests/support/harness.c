@@ -568,10 +568,10 @@ void h_kill(h_server *s) {
 
 /* --- what it says ------------------------------------------------------- */
 
-static int count_lines(const char *s, size_t len) {
+int h_count_lines(const char *text) {
     int n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == '\n') n++;
+    for (; text && *text; text++)
+        n += *text == '\n';
     return n;
 }
 
@@ -579,7 +579,7 @@ int h_log_wait_lines(h_server *s, int n, int deadline_ms) {
     long long deadline = h_deadline(deadline_ms);
     for (;;) {
         h_log_refresh(s);
-        int have = count_lines(s->out, s->out_len);
+        int have = h_count_lines(s->out);
         if (have >= n || h_now_ms() >= deadline) return have;
         h_pause_ms(2);
     }

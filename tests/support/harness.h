@@ -150,6 +150,9 @@ void h_ignore_sigpipe(void);
 void h_log_refresh(h_server *s);
 void h_err_refresh(h_server *s);
 
+/* The complete lines ('\n'-terminated) in text; 0 for NULL. */
+int h_count_lines(const char *text);
+
 /* Wait until the log holds at least n complete lines ('\n'-terminated).
  * Returns the number of complete lines seen (< n if the deadline passed). */
 int h_log_wait_lines(h_server *s, int n, int deadline_ms);
