@@ -53,15 +53,8 @@ Test(harness, a_test_killed_by_its_timeout_leaves_no_server, .timeout = 30) {
     int by_sigprof = WIFSIGNALED(status) && WTERMSIG(status) == SIGPROF;
     cr_assert(by_sigprof, "the child's status: %#x", status);
 
-    long long deadline = h_now_ms() + H_DEADLINE_MS;
-    int fd;
-    while ((fd = h_try_connect(port)) >= 0) {
-        close(fd);
-        cr_assert(lt(i64, h_now_ms(), deadline),
-                  "the server on port %d outlived its test process by %d ms", port, H_DEADLINE_MS);
-        poll(NULL, 0, 10);
-    }
-    cr_assert(eq(int, errno, ECONNREFUSED), "connect to port %d: %s", port, strerror(errno));
+    cr_assert(h_wait_refused(port, 0), "the server on port %d outlived its test process by %d ms",
+              port, H_DEADLINE_MS);
 }
 
 /* After the peer's reset, a write fails: with ECONNRESET, then EPIPE.

@@ -71,10 +71,6 @@ static int connect_to(int family, int port, int rcvbuf) {
     return fd;
 }
 
-int h_try_connect(int port) {
-    return connect_to(AF_INET, port, 0);
-}
-
 int h_connect(int port) {
     int fd = connect_to(AF_INET, port, 0);
     if (fd < 0) cr_fatal("connect to 127.0.0.1 port %d: %s", port, strerror(errno));
@@ -85,6 +81,19 @@ int h_connect6(int port) {
     int fd = connect_to(AF_INET6, port, 0);
     if (fd < 0) cr_fatal("connect to [::1] port %d: %s", port, strerror(errno));
     return fd;
+}
+
+int h_wait_refused(int port, int deadline_ms) {
+    long long deadline = h_deadline(deadline_ms);
+    for (;;) {
+        int fd = connect_to(AF_INET, port, 0);
+        if (fd < 0 && errno == ECONNREFUSED) return 1;
+        if (fd < 0 && errno != ECONNRESET)
+            cr_fatal("connect to 127.0.0.1 port %d: %s", port, strerror(errno));
+        if (fd >= 0) close(fd);
+        if (h_now_ms() >= deadline) return 0;
+        h_pause_ms(5);
+    }
 }
 
 int h_connect_rcvbuf(int port, int bytes) {

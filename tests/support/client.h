@@ -21,8 +21,12 @@
 int h_connect(int port);
 int h_connect6(int port);
 
-/* Same, but returns -1 with errno set instead of failing the test. */
-int h_try_connect(int port);
+/* Connect to 127.0.0.1:port again and again, closing each connection made,
+ * until a connect is refused: 1, or 0 if connections are still accepted
+ * at the deadline. A connect reset while it is made (the listener closed
+ * under it) is tried again; any other error fails the test. Used to see a
+ * server stop accepting. */
+int h_wait_refused(int port, int deadline_ms);
 
 /* h_connect with SO_RCVBUF set to bytes before connecting, so that the
  * receive window is small from the start. */
