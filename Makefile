@@ -10,6 +10,9 @@ CC      ?= cc
 CFLAGS  ?= -std=c11 -Wall -Wextra -Werror -O2 -g
 LDFLAGS ?=
 
+# TARGET_OS, KQUEUE_LAYER, NATIVE_BACKEND and BACKENDS: what $(CC) builds for.
+include mk/platform.mk
+
 # make test SANITIZE=1: the same build and tests under AddressSanitizer and
 # UndefinedBehaviorSanitizer. Any report fails the run. Leaks are looked for
 # on Linux only: LeakSanitizer exists nowhere else, and macOS's ASan aborts
@@ -18,7 +21,7 @@ ifeq ($(SANITIZE),1)
 CFLAGS  := -std=c11 -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
            -fsanitize=address,undefined -fno-sanitize-recover=all
 LDFLAGS := -fsanitize=address,undefined
-ifeq ($(shell uname -s),Linux)
+ifeq ($(TARGET_OS),Linux)
 export ASAN_OPTIONS  ?= abort_on_error=0:detect_leaks=1
 else
 export ASAN_OPTIONS  ?= abort_on_error=0
@@ -79,7 +82,7 @@ test-kqueue: test-deps flags ## the kqueue conformance suite (against the Linux 
 test-steps: test-deps steps ## the workshop suite, run against every step
 	@$(MAKE) $(SUB) -C tests/steps check
 
-test-final: test-deps flags ## final/'s unit and integration tests, both backends
+test-final: test-deps flags ## final/'s unit and integration tests, every backend (BACKENDS)
 	@$(MAKE) $(SUB) -C tests/final check
 
 test-bench: test-deps flags ## the benchmark tools' tests (percentiles, arguments, a smoke run)
@@ -105,10 +108,10 @@ fuzz: ## run every libFuzzer target FUZZ_SECONDS (default 60) from its seed corp
 fuzz-short: ## the CI version of make fuzz: each target about 20 s
 	@$(MAKE) --no-print-directory -C tests/fuzz fuzz-short
 
-chaos: flags ## parrot-chaos against final/ (both backends) for 30 s each: every byte checked
+chaos: flags ## parrot-chaos against final/ (every backend) for 30 s each: every byte checked
 	@$(MAKE) $(SUB) -C final backends
 	@$(MAKE) $(SUB) -C tools/chaos
-	@for b in epoll kqueue; do \
+	@for b in $(BACKENDS); do \
 	    tools/chaos/chaos-run -d 30s -- final/build/$$b/parrot -port 0 -log /dev/null || exit 1; \
 	done
 
@@ -133,11 +136,14 @@ format-check: ## fail if any C file is not clang-formatted
 
 # clang-tidy with .clang-tidy: one file per process (clang-tidy 14 carries
 # analyzer state from file to file), two at a time; a file's report is
-# printed whole, and only if it has findings.
-TIDY_LINUX := $(filter Linux,$(shell uname -s))
+# printed whole, and only if it has findings. Where kqueue comes from the
+# layer, the layer is checked too, and its <sys/event.h> is the one seen;
+# parrot-bench's poller.c is checked with the native backend.
+TIDY_LAYER := $(filter yes,$(KQUEUE_LAYER))
 TIDY_FILES  = $(wildcard final/src/*.c steps/*/main.c tools/bench/*.c tools/chaos/*.c tools/common/*.c) \
-              $(if $(TIDY_LINUX),tools/kqueue-linux/kqueue.c)
-TIDY_FLAGS  = -std=c11 -I tools/common -I final/src $(if $(TIDY_LINUX),-I tools/kqueue-linux/include)
+              $(if $(TIDY_LAYER),tools/kqueue-linux/kqueue.c)
+TIDY_FLAGS  = -std=c11 -I tools/common -I final/src -DPOLLER_$(NATIVE_BACKEND) \
+              $(if $(TIDY_LAYER),-I tools/kqueue-linux/include)
 
 # varFuncNullUB: POSIX defines NULL as (void *)0, so NULL ends a variadic
 # argument list safely (execl does the same).

@@ -12,9 +12,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,23 +58,11 @@ static double json_number(const char *json, const char *key) {
     return strtod(p, NULL);
 }
 
-/* 127.0.0.1, port 0 (any). Not INADDR_LOOPBACK: macOS hides it under strict POSIX. */
-static struct sockaddr_in loopback(void) {
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    cr_assert(eq(int, inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1));
-    return sa;
-}
-
-/* A port nobody listens on: bind an ephemeral one, then let it go. */
+/* A port nobody listens on: listen on an ephemeral one, then let it go. */
 static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert(ge(int, fd, 0));
-    struct sockaddr_in sa = loopback();
-    socklen_t len = sizeof sa;
-    cr_assert(eq(int, bind(fd, (struct sockaddr *)&sa, sizeof sa), 0));
-    cr_assert(eq(int, getsockname(fd, (struct sockaddr *)&sa, &len), 0));
-    close(fd);
-    return ntohs(sa.sin_port);
+    int port;
+    close(h_listen_loopback(&port));
+    return port;
 }
 
 /* --- usage errors --------------------------------------------------------------------- */
@@ -192,13 +178,8 @@ Test(cli, server_pid_that_does_not_exist) {
 
 /* A server that echoes the wrong bytes is caught on the first round trip. */
 Test(cli, wrong_echo_is_caught) {
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert(ge(int, lfd, 0), "socket: %s", strerror(errno));
-    struct sockaddr_in sa = loopback();
-    socklen_t len = sizeof sa;
-    cr_assert(eq(int, bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0));
-    cr_assert(eq(int, listen(lfd, 8), 0));
-    cr_assert(eq(int, getsockname(lfd, (struct sockaddr *)&sa, &len), 0));
+    int listening;
+    int lfd = h_listen_loopback(&listening);
 
     pid_t child = fork();
     cr_assert(ge(int, child, 0));
@@ -217,7 +198,7 @@ Test(cli, wrong_echo_is_caught) {
     }
     close(lfd);
     char port[16];
-    snprintf(port, sizeof port, "%d", ntohs(sa.sin_port));
+    snprintf(port, sizeof port, "%d", listening);
     int code = run((const char *[]){"-port", port, "-c", "1", "-d", "1s", NULL});
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
@@ -228,7 +209,7 @@ Test(cli, wrong_echo_is_caught) {
 /* --- smoke runs against final/parrot ---------------------------------------------------- */
 
 Test(cli, smoke_load_against_parrot_json) {
-    h_server *s = h_start(h_bin(), "-port", "0", "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
     char port[16], pid[32];
     snprintf(port, sizeof port, "%d", s->port);
     snprintf(pid, sizeof pid, "%ld", (long)s->pid);
@@ -283,7 +264,7 @@ Test(cli, smoke_idle_against_parrot) {
 }
 
 Test(cli, smoke_table_against_parrot) {
-    h_server *s = h_start(h_bin(), "-port", "0", "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
     char port[16];
     snprintf(port, sizeof port, "%d", s->port);
     int code = run(

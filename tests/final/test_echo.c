@@ -15,16 +15,17 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "harness.h"
 
 Test(echo, listening_line_names_address_port_and_backend, .timeout = 20) {
-    h_server *s = start(NULL, "-host", "127.0.0.1", "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-host", "127.0.0.1", "-log", "off", NULL);
     const char *backend = h_env("PARROT_BACKEND");
     char want[128];
     snprintf(want, sizeof(want), "parrot: listening on 127.0.0.1 port %d (%s)\n", s->port,
@@ -37,7 +38,7 @@ Test(echo, listening_line_names_address_port_and_backend, .timeout = 20) {
 /* No -host: every address of both families, as Go's -port alone. The line
  * says which families this system gave (one dual-stack socket here). */
 Test(echo, listening_line_without_host_says_every_address, .timeout = 20) {
-    h_server *s = start(NULL, "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
     char want[128];
     snprintf(want, sizeof(want), "parrot: listening on every address port %d, IPv", s->port);
     h_err_refresh(s);
@@ -46,24 +47,23 @@ Test(echo, listening_line_without_host_says_every_address, .timeout = 20) {
 }
 
 Test(echo, round_trips_1_byte_to_16_MiB_in_random_chunks, .timeout = 60) {
-    h_server *s = start(NULL, "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
     const size_t sizes[] = {1,     2,     12,     1000,    4095,          4096,    65535,
                             65536, 65537, 100000, 1 << 20, (1 << 20) + 1, 4 << 20, 16 << 20};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
-        round_trip(s->port, sizes[i], (unsigned)i + 1);
+        h_round_trip(s->port, sizes[i], (unsigned)i + 1);
     cr_assert(h_alive(s));
     h_kill(s);
 }
 
 Test(echo, all_256_byte_values_with_logging_on, .timeout = 20) {
-    h_server *s = start(NULL, NULL);
+    h_server *s = h_start(NULL, "-port", "0", NULL);
     int fd = h_connect(s->port);
-    unsigned char all[256], back[256];
+    unsigned char all[256];
     for (int i = 0; i < 256; i++)
         all[i] = (unsigned char)i;
     h_send_all(fd, all, sizeof(all));
-    cr_assert(eq(sz, h_recv_exact(fd, back, sizeof(back), H_DEADLINE_MS), sizeof(back)));
-    cr_assert(eq(int, memcmp(all, back, sizeof(all)), 0));
+    h_expect(fd, all, sizeof(all), "all 256 byte values");
     close(fd);
     h_kill(s);
 }
@@ -75,7 +75,7 @@ Test(echo, concurrent_1000_clients_interleaved, .timeout = 60) {
     enum { N = 1000, ROUNDS = 3, FDS = N + 64 };
     h_need_fds(FDS);
     h_opts o = {.nofile = FDS};
-    h_server *s = start(&o, "-log", "off", NULL);
+    h_server *s = h_start(&o, "-port", "0", "-log", "off", NULL);
     static int fds[N];
     for (int i = 0; i < N; i++)
         fds[i] = h_connect(s->port);
@@ -98,19 +98,10 @@ Test(echo, concurrent_1000_clients_interleaved, .timeout = 60) {
     /* One client hanging up disturbs no one. */
     close(fds[0]);
     for (int i = 1; i < N; i += 97)
-        echo_ok(fds[i], "still here");
+        h_echo(fds[i], "still here");
     for (int i = 1; i < N; i++)
         close(fds[i]);
     h_kill(s);
-}
-
-/* The next len bytes on fd are exactly sent (within deadline_ms). */
-static void expect_echo(int fd, const char *sent, size_t len, int deadline_ms) {
-    char *got = malloc(len ? len : 1);
-    cr_assert(got != NULL);
-    cr_assert(eq(sz, h_recv_exact(fd, got, len, deadline_ms), len));
-    cr_assert(eq(int, memcmp(sent, got, len), 0));
-    free(got);
 }
 
 /* Then the server closes, with nothing more before its end of file. */
@@ -121,11 +112,11 @@ static void expect_eof(int fd) {
 }
 
 Test(echo, half_close_gets_every_byte_then_eof, .timeout = 20) {
-    h_server *s = start(NULL, "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
     const size_t size = 3 << 20; /* more than the socket buffers hold */
     int fd = h_connect(s->port);
-    char *sent = malloc(size), *got = malloc(size);
-    h_fill_pattern(sent, size, 7);
+    char *sent = h_pattern(size, 7), *got = malloc(size);
+    cr_assert(got != NULL);
     /* Send everything, reading as we go, then shut our write side before
      * all of it has come back. */
     int flags = fcntl(fd, F_GETFL);
@@ -163,15 +154,13 @@ Test(echo, half_close_gets_every_byte_then_eof, .timeout = 20) {
  * buffers on the way hold, and less than -max-pending, so reading never
  * pauses and the end of file is read while the echo waits. */
 Test(echo, half_close_while_echo_is_held_finishes_the_echo, .timeout = 30) {
-    h_server *s = start(NULL, "-log", "off", "-max-pending", "33554432", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", "-max-pending", "33554432", NULL);
     const size_t size = 8 << 20;
-    int fd = connect_with_rcvbuf(s->port, 4096);
-    char *sent = malloc(size);
-    cr_assert(sent != NULL);
-    h_fill_pattern(sent, size, 21);
+    int fd = h_connect_rcvbuf(s->port, 4096);
+    char *sent = h_pattern(size, 21);
     h_send_all(fd, sent, size); /* the server reads it all into its buffer */
     h_shutdown_write(fd);
-    expect_echo(fd, sent, size, H_DEADLINE_MS * 2);
+    h_expect(fd, sent, size, "the echo held at the end of file");
     expect_eof(fd);
     close(fd);
     free(sent);
@@ -179,13 +168,30 @@ Test(echo, half_close_while_echo_is_held_finishes_the_echo, .timeout = 30) {
 }
 
 Test(echo, half_close_with_nothing_pending_closes_at_once, .timeout = 20) {
-    h_server *s = start(NULL, "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
     int fd = h_connect(s->port);
-    echo_ok(fd, "ping");
+    h_echo(fd, "ping");
     h_shutdown_write(fd);
     expect_eof(fd);
     close(fd);
     h_kill(s);
+}
+
+static int is_stopped(void *arg) {
+    return h_stopped(((h_server *)arg)->pid);
+}
+
+/* Stop the server with SIGSTOP and wait until it is stopped: it then reads
+ * nothing, while the kernel still queues what clients send it. thaw
+ * resumes it (SIGCONT). */
+static void freeze(h_server *s) {
+    cr_assert(eq(int, kill(s->pid, SIGSTOP), 0), "kill SIGSTOP: %s", strerror(errno));
+    cr_assert(h_poll_until(is_stopped, s, H_DEADLINE_MS, 1), "the server did not stop (%s)",
+              h_metrics_source());
+}
+
+static void thaw(h_server *s) {
+    cr_assert(eq(int, kill(s->pid, SIGCONT), 0), "kill SIGCONT: %s", strerror(errno));
 }
 
 /* A server that waits for "something new arrived" (epoll's edge-triggered
@@ -195,17 +201,15 @@ Test(echo, half_close_with_nothing_pending_closes_at_once, .timeout = 20) {
  * file if `eof`, in its socket before it reads; all must come back, then
  * the server's own end of file. */
 static void queued_while_frozen(const char *max_pending, size_t len, int eof) {
-    h_server *s = start(NULL, "-log", "off", "-max-pending", max_pending, NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", "-max-pending", max_pending, NULL);
     int fd = h_connect(s->port);
-    echo_ok(fd, "ping"); /* accepted and watched before the freeze */
-    char *sent = malloc(len);
-    cr_assert(sent != NULL);
-    h_fill_pattern(sent, len, (unsigned)len);
+    h_echo(fd, "ping"); /* accepted and watched before the freeze */
+    char *sent = h_pattern(len, (unsigned)len);
     freeze(s);
     h_send_all(fd, sent, len);
     if (eof) h_shutdown_write(fd);
     thaw(s);
-    expect_echo(fd, sent, len, H_DEADLINE_MS);
+    h_expect(fd, sent, len, "what was queued while the server was stopped");
     if (eof) expect_eof(fd);
     close(fd);
     free(sent);
@@ -225,8 +229,24 @@ Test(echo, queued_data_then_eof_all_echoed_then_closed, .timeout = 20) {
     queued_while_frozen("4096", 12 * 1024, 1);
 }
 
+typedef struct fd_goal {
+    h_server *s;
+    int n;
+} fd_goal;
+
+static int fds_at_most(void *arg) {
+    fd_goal *g = arg;
+    return h_fd_count(g->s->pid) <= g->n;
+}
+
+/* Poll until the server holds n descriptors or fewer (or the deadline). */
+static int wait_fds_at_most(h_server *s, int n, int deadline_ms) {
+    fd_goal g = {s, n};
+    return h_poll_until(fds_at_most, &g, deadline_ms, 5);
+}
+
 Test(echo, resets_mid_transfer_leave_the_server_serving, .timeout = 30) {
-    h_server *s = start(NULL, "-log", "off", "-max-pending", "4096", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", "-max-pending", "4096", NULL);
     int base = h_fd_count(s->pid);
     static char junk[1 << 20];
     h_fill_pattern(junk, sizeof(junk), 3);
@@ -246,7 +266,7 @@ Test(echo, resets_mid_transfer_leave_the_server_serving, .timeout = 30) {
         }
         h_reset(fd);
     }
-    round_trip(s->port, 100000, 5);
+    h_round_trip(s->port, 100000, 5);
     cr_assert(h_alive(s));
     cr_assert(wait_fds_at_most(s, base, H_DEADLINE_MS), "descriptors: %d, at start %d",
               h_fd_count(s->pid), base);
@@ -254,7 +274,7 @@ Test(echo, resets_mid_transfer_leave_the_server_serving, .timeout = 30) {
 }
 
 Test(echo, connect_close_5000_times_leaks_no_descriptor, .timeout = 60) {
-    h_server *s = start(NULL, "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
     int base = h_fd_count(s->pid);
     for (int i = 0; i < 5000; i++) {
         int fd = h_connect(s->port);
@@ -266,7 +286,7 @@ Test(echo, connect_close_5000_times_leaks_no_descriptor, .timeout = 60) {
             h_reset(fd);
             break; /* with a reset */
         case 2:
-            echo_ok(fd, "x");
+            h_echo(fd, "x");
             close(fd);
             break;
         case 3: /* half-close, then wait for the server's close */
@@ -280,7 +300,7 @@ Test(echo, connect_close_5000_times_leaks_no_descriptor, .timeout = 60) {
     cr_assert(wait_fds_at_most(s, base, H_DEADLINE_MS), "descriptors: %d, at start %d",
               h_fd_count(s->pid), base);
     cr_assert(eq(int, h_fd_count(s->pid), base));
-    round_trip(s->port, 1000, 9);
+    h_round_trip(s->port, 1000, 9);
     h_kill(s);
 }
 
@@ -305,16 +325,6 @@ static void need_ipv6_loopback(void) {
     close(fd);
 }
 
-/* The port of fd's own end, IPv4 or IPv6. */
-static int own_port(int fd) {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    cr_assert(eq(int, getsockname(fd, (struct sockaddr *)&ss, &len), 0), "getsockname: %s",
-              strerror(errno));
-    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
 /* Line i (0-based) of text starts with prefix and ends with suffix. */
 static void line_is(const char *text, int i, const char *prefix, const char *suffix) {
     const char *line = text;
@@ -332,21 +342,21 @@ static void line_is(const char *text, int i, const char *prefix, const char *suf
  * each by its own address and port. */
 Test(echo, without_host_ipv4_and_ipv6_clients_are_served_and_logged, .timeout = 20) {
     need_ipv6_loopback();
-    h_server *s = start(NULL, NULL);
+    h_server *s = h_start(NULL, "-port", "0", NULL);
     char want[128];
     snprintf(want, sizeof(want), "parrot: listening on every address port %d, IPv6 and IPv4",
              s->port);
     h_err_refresh(s);
     cr_assert(eq(int, strncmp(s->err, want, strlen(want)), 0), "%s", s->err);
     int fd4 = h_connect(s->port);
-    echo_ok(fd4, "over IPv4\n");
+    h_echo(fd4, "over IPv4\n");
     int fd6 = h_connect6(s->port);
-    echo_ok(fd6, "over IPv6\n");
+    h_echo(fd6, "over IPv6\n");
     cr_assert(eq(int, h_log_wait_lines(s, 2, H_DEADLINE_MS), 2), "log: %s", s->out);
     char prefix[64];
-    snprintf(prefix, sizeof(prefix), "127.0.0.1:%d - - [", own_port(fd4));
+    snprintf(prefix, sizeof(prefix), "127.0.0.1:%d - - [", h_local_port(fd4));
     line_is(s->out, 0, prefix, "] \"over IPv4\\n\" 10");
-    snprintf(prefix, sizeof(prefix), "[::1]:%d - - [", own_port(fd6));
+    snprintf(prefix, sizeof(prefix), "[::1]:%d - - [", h_local_port(fd6));
     line_is(s->out, 1, prefix, "] \"over IPv6\\n\" 10");
     close(fd4);
     close(fd6);
@@ -355,11 +365,11 @@ Test(echo, without_host_ipv4_and_ipv6_clients_are_served_and_logged, .timeout = 
 
 Test(echo, ipv6_loopback, .timeout = 20) {
     need_ipv6_loopback();
-    h_server *s = start(NULL, "-host", "::1", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-host", "::1", NULL);
     h_err_refresh(s);
     cr_assert(strstr(s->err, "listening on ::1 port ") != NULL, "%s", s->err);
     int fd = h_connect6(s->port);
-    echo_ok(fd, "over IPv6\n");
+    h_echo(fd, "over IPv6\n");
     close(fd);
     cr_assert(eq(int, h_log_wait_lines(s, 1, H_DEADLINE_MS), 1));
     cr_assert(strncmp(s->out, "[::1]:", 6) == 0, "log: %s", s->out);
@@ -369,11 +379,11 @@ Test(echo, ipv6_loopback, .timeout = 20) {
 
 Test(echo, dual_stack_any_address_logs_ipv4_peers_as_ipv4, .timeout = 20) {
     need_ipv6_loopback();
-    h_server *s = start(NULL, "-host", "::", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-host", "::", NULL);
     int fd6 = h_connect6(s->port);
-    echo_ok(fd6, "six");
+    h_echo(fd6, "six");
     int fd4 = h_connect(s->port); /* Linux allows IPv4 on "::" (IPV6_V6ONLY off) */
-    echo_ok(fd4, "four");
+    h_echo(fd4, "four");
     cr_assert(eq(int, h_log_wait_lines(s, 2, H_DEADLINE_MS), 2));
     cr_assert(strstr(s->out, "127.0.0.1:") != NULL, "log: %s", s->out);
     cr_assert(strstr(s->out, "[::1]:") != NULL, "log: %s", s->out);
@@ -383,14 +393,14 @@ Test(echo, dual_stack_any_address_logs_ipv4_peers_as_ipv4, .timeout = 20) {
 }
 
 Test(echo, host_name_is_resolved, .timeout = 20) {
-    h_server *s = start(NULL, "-host", "localhost", "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-host", "localhost", "-log", "off", NULL);
     h_err_refresh(s);
     /* localhost may resolve to 127.0.0.1 or ::1 first; either is right. */
     int v4 = strstr(s->err, "listening on 127.0.0.1 port ") != NULL;
     int v6 = strstr(s->err, "listening on ::1 port ") != NULL;
     cr_assert(v4 || v6, "%s", s->err);
     int fd = v4 ? h_connect(s->port) : h_connect6(s->port);
-    echo_ok(fd, "by name");
+    h_echo(fd, "by name");
     close(fd);
     h_kill(s);
 }

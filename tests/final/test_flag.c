@@ -2,8 +2,8 @@
  * test_flag.c - final/src/flag.c where parrot's own table (test_unit.c)
  * does not reach: a uint flag, a one-letter bool, a `name` in backquotes,
  * the about text, flag_fail, the defaults as Go's PrintDefaults shows them,
- * and the arguments left after the flags. A table of its own, shaped like
- * one of parrot's tools.
+ * and the arguments left after the flags. The table, shaped like one of
+ * parrot's tools, is tests/support/tool_flags.c, which the fuzzer reads too.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -16,34 +16,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../final/src/flag.h"
-
-static struct {
-    uint64_t count;
-    long long n;
-    const char *name;
-    int v;
-    long long wait;
-} t;
-
-/* Sorted by name, as flag.h asks. */
-static flag table[] = {
-    {"count", FLAG_UINT, &t.count, "0", 0, 0, "how many `times` to try"},
-    {"n", FLAG_INT, &t.n, "0", 0, 0, "a number"},
-    {"name", FLAG_STRING, &t.name, "a \"bird\"", 0, 0, "what to call it"},
-    {"v", FLAG_BOOL, &t.v, "false", 0, 0, "say more"},
-    {"wait", FLAG_DURATION, &t.wait, "1m30s", 0, 0, "how long to wait,\nat most"},
-};
+#include "../support/cmdline.h"
+#include "../support/tool_flags.h"
 
 /* Go's PrintDefaults for that table: a one-letter bool on its line, the
- * backquoted word as the value's name, a string's default quoted, a zero
- * default (0, false) not shown. */
+ * backquoted word as the value's name, a string's default quoted, a
+ * negative default shown, a zero default (0, false) not. */
 static const char usage[] = "Usage of tool:\n"
                             "Reads its flags as a Go program would.\n"
                             "  -count times\n"
                             "    \thow many times to try\n"
                             "  -n int\n"
-                            "    \ta number\n"
+                            "    \ta number (default -1)\n"
                             "  -name string\n"
                             "    \twhat to call it (default \"a \\\"bird\\\"\")\n"
                             "  -v\tsay more\n"
@@ -54,39 +38,21 @@ static const char usage[] = "Usage of tool:\n"
 typedef struct run {
     int rc;
     int rest; /* -1 unless flag_parse set it */
-    int argc;
     char out[2048];
 } run;
-
-static flag_set tool(FILE *out) {
-    flag_set fs = {.program = "tool",
-                   .flags = table,
-                   .count = sizeof(table) / sizeof(table[0]),
-                   .about = "Reads its flags as a Go program would.\n",
-                   .out = out};
-    return fs;
-}
 
 /* flag_parse on a NULL-terminated argument list (argv[0] = "tool"). */
 static run parse(const char *first, ...) {
     run r = {.rest = -1};
-    char *argv[16] = {"tool"};
-    int argc = 1;
     va_list ap;
     va_start(ap, first);
-    for (const char *a = first; a; a = va_arg(ap, const char *))
-        argv[argc++] = (char *)a;
+    cmdline cl = cmdline_from("tool", first, ap);
     va_end(ap);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    cr_assert(out != NULL);
-    flag_set fs = tool(out);
-    r.rc = flag_parse(&fs, argc, argv, &r.rest);
-    r.argc = argc;
-    fclose(out);
-    snprintf(r.out, sizeof(r.out), "%s", buf);
-    free(buf);
+    sink *out = sink_open();
+    flag_set fs = tool_flags(out->f);
+    r.rc = flag_parse(&fs, cl.argc, cl.argv, &r.rest);
+    snprintf(r.out, sizeof(r.out), "%s", sink_text(out));
+    sink_free(out);
     return r;
 }
 
@@ -100,24 +66,20 @@ Test(flag, defaults_before_any_argument) {
     run r = parse(NULL);
     cr_assert(eq(int, r.rc, FLAG_OK));
     cr_assert(eq(int, r.rest, 1));
-    cr_assert(eq(u64, t.count, 0));
-    cr_assert(eq(i64, t.n, 0));
-    cr_assert(eq(str, (char *)t.name, "a \"bird\""));
-    cr_assert(eq(int, t.v, 0));
-    cr_assert(eq(i64, t.wait, 90LL * 1000000000));
+    cr_assert(eq(u64, tool.count, 0));
+    cr_assert(eq(i64, tool.n, -1));
+    cr_assert(eq(str, (char *)tool.name, "a \"bird\""));
+    cr_assert(eq(int, tool.v, 0));
+    cr_assert(eq(i64, tool.wait, 90LL * 1000000000));
     cr_assert(eq(str, r.out, ""));
 }
 
 Test(flag, usage_in_the_layout_of_gos_print_defaults) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    cr_assert(out != NULL);
-    flag_set fs = tool(out);
-    flag_usage(&fs, out);
-    fclose(out);
-    cr_assert(eq(str, buf, (char *)usage));
-    free(buf);
+    sink *out = sink_open();
+    flag_set fs = tool_flags(out->f);
+    flag_usage(&fs, out->f);
+    cr_assert(eq(str, (char *)sink_text(out), (char *)usage));
+    sink_free(out);
     run r = parse("-help", NULL); /* -h and -help print the same */
     cr_assert(eq(int, r.rc, FLAG_HELP));
     cr_assert(eq(str, r.out, (char *)usage));
@@ -127,9 +89,9 @@ Test(flag, usage_in_the_layout_of_gos_print_defaults) {
 Test(flag, uint_takes_all_of_uint64_and_no_sign) {
     run r = parse("-count", "18446744073709551615", NULL);
     cr_assert(eq(int, r.rc, FLAG_OK));
-    cr_assert(eq(u64, t.count, UINT64_MAX));
+    cr_assert(eq(u64, tool.count, UINT64_MAX));
     r = parse("-count=0x_FF", NULL);
-    cr_assert(eq(u64, t.count, 255));
+    cr_assert(eq(u64, tool.count, 255));
     r = parse("-count", "18446744073709551616", NULL);
     cr_assert(eq(int, r.rc, FLAG_ERROR));
     cr_assert(eq(str, (char *)first_line(r.out),
@@ -153,8 +115,8 @@ Test(flag, uint_takes_all_of_uint64_and_no_sign) {
 Test(flag, no_range_means_the_whole_type) {
     run r = parse("-n", "-9223372036854775808", "-wait=-1.5h", NULL);
     cr_assert(eq(int, r.rc, FLAG_OK), "%s", r.out);
-    cr_assert(eq(i64, t.n, INT64_MIN));
-    cr_assert(eq(i64, t.wait, -5400LL * 1000000000));
+    cr_assert(eq(i64, tool.n, INT64_MIN));
+    cr_assert(eq(i64, tool.wait, -5400LL * 1000000000));
 }
 
 /* Go's flag.Args(): what follows "--", or the first argument that is not a
@@ -181,29 +143,25 @@ Test(flag, rest_is_where_the_flags_stop) {
     }
     /* What was read before the stop is set, nothing after it. */
     cr_assert(eq(int, parse("-v", "--", "-n", "5", NULL).rc, FLAG_OK));
-    cr_assert(eq(int, t.v, 1));
-    cr_assert(eq(i64, t.n, 0));
+    cr_assert(eq(int, tool.v, 1));
+    cr_assert(eq(i64, tool.n, -1));
     cr_assert(eq(int, parse("-n", "5", "file", "-v", NULL).rc, FLAG_OK));
-    cr_assert(eq(i64, t.n, 5));
-    cr_assert(eq(int, t.v, 0));
+    cr_assert(eq(i64, tool.n, 5));
+    cr_assert(eq(int, tool.v, 0));
     cr_assert(eq(int, parse("-name", "-v", "x", NULL).rc, FLAG_OK));
-    cr_assert(eq(str, (char *)t.name, "-v"));
+    cr_assert(eq(str, (char *)tool.name, "-v"));
 }
 
 /* For the checks a table cannot express: the message as Go prints an
  * error, then the usage, and exit status 2. */
 Test(flag, flag_fail_prints_the_message_then_the_usage) {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    cr_assert(out != NULL);
-    flag_set fs = tool(out);
+    sink *out = sink_open();
+    flag_set fs = tool_flags(out->f);
     cr_assert(eq(int, flag_fail(&fs, "need %d files, got %s", 2, "none"), FLAG_ERROR));
-    fclose(out);
     char want[sizeof(usage) + 64];
     snprintf(want, sizeof(want), "need 2 files, got none\n%s", usage);
-    cr_assert(eq(str, buf, want));
-    free(buf);
+    cr_assert(eq(str, (char *)sink_text(out), want));
+    sink_free(out);
 }
 
 /* Go's UnquoteUsage: the first pair of backquotes names the value and loses
@@ -219,15 +177,11 @@ Test(flag, backquotes_as_gos_unquote_usage) {
         {"c", FLAG_STRING, &s, "", 0, 0, "only the `first` pair of `quotes` goes"},
         {"d", FLAG_INT, &i, "0", 0, 0, "a lone ` for an int"},
     };
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    cr_assert(out != NULL);
+    sink *out = sink_open();
     flag_set fs = {
-        .program = "odd", .flags = odd, .count = sizeof(odd) / sizeof(odd[0]), .out = out};
-    flag_usage(&fs, out);
-    fclose(out);
-    cr_assert(eq(str, buf,
+        .program = "odd", .flags = odd, .count = sizeof(odd) / sizeof(odd[0]), .out = out->f};
+    flag_usage(&fs, out->f);
+    cr_assert(eq(str, (char *)sink_text(out),
                  "Usage of odd:\n"
                  "  -a\ta lone ` stays\n"
                  "  -b\tan empty  name\n"
@@ -235,7 +189,7 @@ Test(flag, backquotes_as_gos_unquote_usage) {
                  "    \tonly the first pair of `quotes` goes\n"
                  "  -d int\n"
                  "    \ta lone ` for an int\n"));
-    free(buf);
+    sink_free(out);
 }
 
 /* A default the flag's own parser refuses is a mistake in the table,
@@ -243,16 +197,13 @@ Test(flag, backquotes_as_gos_unquote_usage) {
 Test(flag, a_bad_default_is_refused) {
     long long n;
     flag bad[] = {{"n", FLAG_INT, &n, "ten", 0, 0, "a number"}};
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    cr_assert(out != NULL);
-    flag_set fs = {.program = "bad", .flags = bad, .count = 1, .out = out};
+    sink *out = sink_open();
+    flag_set fs = {.program = "bad", .flags = bad, .count = 1, .out = out->f};
     char *argv[] = {"bad", NULL};
     int rest = -1;
     cr_assert(eq(int, flag_parse(&fs, 1, argv, &rest), FLAG_ERROR));
-    fclose(out);
-    cr_assert(eq(str, (char *)first_line(buf), "bad default ten for flag -n"));
-    cr_assert(strstr(buf, "\nUsage of bad:\n  -n int\n") != NULL);
-    free(buf);
+    const char *text = sink_text(out);
+    cr_assert(eq(str, (char *)first_line(text), "bad default ten for flag -n"));
+    cr_assert(strstr(text, "\nUsage of bad:\n  -n int\n") != NULL);
+    sink_free(out);
 }

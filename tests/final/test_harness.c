@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "harness.h"
 
 /* Criterion ends a test that runs past its .timeout with SIGPROF, which
  * runs no atexit handler. A child of this test plays such a test process:
@@ -36,7 +36,7 @@ Test(harness, a_test_killed_by_its_timeout_leaves_no_server, .timeout = 30) {
     cr_assert(ge(int, child, 0), "fork: %s", strerror(errno));
     if (child == 0) {
         close(p[0]);
-        h_server *s = start(NULL, "-log", "off", NULL);
+        h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
         if (write(p[1], &s->port, sizeof(s->port)) != (ssize_t)sizeof(s->port)) _exit(1);
         signal(SIGPROF, SIG_DFL);
         raise(SIGPROF);
@@ -53,15 +53,8 @@ Test(harness, a_test_killed_by_its_timeout_leaves_no_server, .timeout = 30) {
     int by_sigprof = WIFSIGNALED(status) && WTERMSIG(status) == SIGPROF;
     cr_assert(by_sigprof, "the child's status: %#x", status);
 
-    long long deadline = h_now_ms() + H_DEADLINE_MS;
-    int fd;
-    while ((fd = h_try_connect(port)) >= 0) {
-        close(fd);
-        cr_assert(lt(i64, h_now_ms(), deadline),
-                  "the server on port %d outlived its test process by %d ms", port, H_DEADLINE_MS);
-        poll(NULL, 0, 10);
-    }
-    cr_assert(eq(int, errno, ECONNREFUSED), "connect to port %d: %s", port, strerror(errno));
+    cr_assert(h_wait_refused(port, 0), "the server on port %d outlived its test process by %d ms",
+              port, H_DEADLINE_MS);
 }
 
 /* After the peer's reset, a write fails: with ECONNRESET, then EPIPE.
@@ -69,7 +62,7 @@ Test(harness, a_test_killed_by_its_timeout_leaves_no_server, .timeout = 30) {
  * default action would end this process: the harness ignores it. */
 Test(harness, a_write_to_a_reset_connection_fails_instead_of_killing, .timeout = 20) {
     int port;
-    int lfd = listen_loopback(&port);
+    int lfd = h_listen_loopback(&port);
     int fd = h_connect(port);
     int peer = accept(lfd, NULL, NULL);
     cr_assert(peer >= 0, "accept: %s", strerror(errno));
@@ -105,8 +98,8 @@ Test(harness, a_long_tmpdir_keeps_temporary_files_apart, .timeout = 20) {
     snprintf(tmpdir, sizeof(tmpdir), "%s/", dir);
     cr_assert(eq(int, setenv("TMPDIR", tmpdir, 1), 0), "setenv: %s", strerror(errno));
 
-    h_server *a = start(NULL, "-log", "off", NULL);
-    h_server *b = start(NULL, "-log", "off", NULL);
+    h_server *a = h_start(NULL, "-port", "0", "-log", "off", NULL);
+    h_server *b = h_start(NULL, "-port", "0", "-log", "off", NULL);
     char want[H_PATH_CAP + 32];
     snprintf(want, sizeof(want), "%s/parrot-err-XXXXXX", dir);
     cr_assert(eq(sz, strlen(a->err_path), strlen(want)), "%s", a->err_path);
@@ -114,7 +107,7 @@ Test(harness, a_long_tmpdir_keeps_temporary_files_apart, .timeout = 20) {
     cr_assert(ne(str, a->err_path, b->err_path));
     cr_assert(ne(str, a->out_path, b->out_path));
     int c = h_connect(a->port);
-    echo_ok(c, "long");
+    h_echo(c, "long");
     close(c);
     h_kill(a);
     h_kill(b);

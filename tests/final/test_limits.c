@@ -8,82 +8,52 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#include "util.h"
-
-/* Write from buf until the peer stops taking data: nothing more goes out
- * for 300 ms (the server has paused us and every buffer on the way is
- * full) or `limit` bytes went. Returns the bytes written. */
-static size_t write_until_stuck(int fd, const char *buf, size_t limit) {
-    size_t out = 0;
-    while (out < limit) {
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        if (poll(&p, 1, 300) == 0) break; /* stuck: that is what we wait for */
-        ssize_t w = write(fd, buf + out, limit - out > 65536 ? 65536 : limit - out);
-        int e = errno;
-        if (w > 0)
-            out += (size_t)w;
-        else
-            cr_assert(e == EAGAIN || e == EINTR, "write: %s", strerror(e));
-    }
-    return out;
-}
+#include "harness.h"
 
 Test(limits, slow_reader_is_paused_memory_stays_bounded_others_served, .timeout = 60) {
     const size_t total = 32 << 20;
-    h_server *s = start(NULL, "-log", "off", NULL); /* default -max-pending: 64 KiB */
-    round_trip(s->port, 100000, 1);                 /* warm up: the read buffer is touched */
+    /* The default -max-pending: 64 KiB. */
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
+    h_round_trip(s->port, 100000, 1); /* warm up: the read buffer is touched */
     long rss_before = h_rss_kb(s->pid);
 
-    char *sent = malloc(total);
-    h_fill_pattern(sent, total, 11);
+    char *sent = h_pattern(total, 11);
     int slow = h_connect(s->port);
-    int flags = fcntl(slow, F_GETFL);
-    fcntl(slow, F_SETFL, flags | O_NONBLOCK);
-    size_t out = write_until_stuck(slow, sent, total);
+    size_t out = h_send_until_stalled(slow, sent, total);
     cr_assert(lt(sz, out, total), "the server never stopped reading: %zu bytes taken", out);
 
     long rss_held = h_rss_kb(s->pid);
     cr_assert(le(long, rss_held - rss_before, 2048), "RSS grew from %ld to %ld KiB", rss_before,
               rss_held);
     /* Everyone else is still served, in full. */
-    round_trip(s->port, 1 << 20, 2);
+    h_round_trip(s->port, 1 << 20, 2);
     int other = h_connect(s->port);
-    echo_ok(other, "not stalled");
+    h_echo(other, "not stalled");
     close(other);
 
     /* Now read: every byte comes back in order, and the rest goes through. */
-    char *got = malloc(total);
-    size_t in = 0;
-    long long deadline = h_now_ms() + 3 * H_DEADLINE_MS;
-    while (in < total) {
-        struct pollfd p = {.fd = slow, .events = POLLIN | (out < total ? POLLOUT : 0)};
-        cr_assert(lt(i64, h_now_ms(), deadline), "stalled at %zu of %zu", in, total);
-        cr_assert(poll(&p, 1, 1000) >= 0);
-        if (p.revents & POLLOUT) {
-            ssize_t w = write(slow, sent + out, total - out > 65536 ? 65536 : total - out);
-            if (w > 0) out += (size_t)w;
-        }
-        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
-            ssize_t n = read(slow, got + in, total - in);
-            cr_assert(n != 0, "EOF at %zu", in);
-            if (n > 0) in += (size_t)n;
-        }
-    }
-    cr_assert(eq(int, memcmp(sent, got, total), 0));
+    h_exchange(slow, sent, total, out);
     cr_assert(le(long, h_rss_kb(s->pid) - rss_before, 2048));
     close(slow);
     free(sent);
-    free(got);
     h_kill(s);
+}
+
+/* Send msg: 1 if it is echoed, 0 if the server closed the connection
+ * instead (a refused client). Fails the test on anything else. */
+static int served(int fd, const char *msg) {
+    /* A refused client may be closed already: the send can fail. */
+    ssize_t w = send(fd, msg, strlen(msg), 0);
+    if (w < 0) return 0;
+    cr_assert(eq(sz, (size_t)w, strlen(msg)));
+    return h_echo_or_closed(fd, msg, "a client");
 }
 
 /* Open n clients; returns how many were served (the rest were closed at
@@ -116,7 +86,7 @@ static int new_client_served(void *arg) {
 }
 
 Test(limits, max_conns_closes_extra_clients_at_once_and_recovers, .timeout = 30) {
-    h_server *s = start(NULL, "-log", "off", "-max-conns", "3", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", "-max-conns", "3", NULL);
     int fds[6];
     cr_assert(eq(int, open_clients(s->port, fds, 6), 3));
     for (int i = 0; i < 3; i++)
@@ -139,7 +109,7 @@ Test(limits, max_conns_closes_extra_clients_at_once_and_recovers, .timeout = 30)
 
 Test(limits, max_conns_default_follows_the_open_files_limit, .timeout = 30) {
     h_opts o = {.nofile = 64};
-    h_server *s = start(&o, "-log", "off", NULL);
+    h_server *s = h_start(&o, "-port", "0", "-log", "off", NULL);
     int fds[60];
     /* 64 descriptors minus a reserve of 16 for the server itself. */
     cr_assert(eq(int, open_clients(s->port, fds, 60), 48));
@@ -152,7 +122,7 @@ Test(limits, out_of_descriptors_does_not_spin_and_recovers, .timeout = 30) {
     /* -max-conns above what the descriptors allow: the server really runs
      * out (EMFILE) and must shed clients instead of spinning on accept. */
     h_opts o = {.nofile = 32};
-    h_server *s = start(&o, "-log", "off", "-max-conns", "1000", NULL);
+    h_server *s = h_start(&o, "-port", "0", "-log", "off", "-max-conns", "1000", NULL);
     int fds[40];
     int ok = open_clients(s->port, fds, 40);
     cr_assert(gt(int, ok, 15), "only %d clients served", ok);
@@ -167,7 +137,7 @@ Test(limits, out_of_descriptors_does_not_spin_and_recovers, .timeout = 30) {
     double cpu0 = h_cpu_seconds(s->pid);
     int extra[5];
     cr_assert(eq(int, open_clients(s->port, extra, 5), 0));
-    window_ms(h_cpu_window_ms(500));
+    h_pause_ms(h_cpu_window_ms(500));
     double cpu = h_cpu_seconds(s->pid) - cpu0;
     double seconds = (double)(h_now_ms() - t0) / 1000;
     cr_assert(lt(dbl, cpu, 0.4 * seconds + h_cpu_resolution()),
@@ -190,26 +160,26 @@ Test(limits, out_of_descriptors_does_not_spin_and_recovers, .timeout = 30) {
 }
 
 Test(limits, idle_timeout_closes_quiet_clients_only, .timeout = 30) {
-    h_server *s = start(NULL, "-log", "off", "-idle-timeout", "300ms", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", "-idle-timeout", "300ms", NULL);
     int quiet = h_connect(s->port), busy = h_connect(s->port);
     long long t0 = h_now_ms(); /* before the last traffic: the server's clock starts later */
-    echo_ok(quiet, "once");
+    h_echo(quiet, "once");
     /* The busy client talks every 50 ms for 4 timeouts; it must stay. */
     int quiet_closed_at = -1;
     for (int i = 0; i < 24; i++) {
-        echo_ok(busy, "tick");
+        h_echo(busy, "tick");
         if (quiet_closed_at < 0 && !h_silent_for(quiet, 50)) {
             cr_assert(h_wait_eof(quiet, 0, NULL), "the quiet client got data");
             quiet_closed_at = (int)(h_now_ms() - t0);
         }
-        if (quiet_closed_at >= 0) window_ms(50); /* pacing only */
+        if (quiet_closed_at >= 0) h_pause_ms(50); /* pacing only */
     }
     if (quiet_closed_at < 0) { /* a slow machine: give it the usual deadline */
         cr_assert(h_wait_eof(quiet, H_DEADLINE_MS, NULL), "the quiet client was never closed");
         quiet_closed_at = (int)(h_now_ms() - t0);
     }
     cr_assert(ge(int, quiet_closed_at, 300), "closed after %d ms", quiet_closed_at);
-    echo_ok(busy, "still open");
+    h_echo(busy, "still open");
     /* Once quiet, the busy one goes too: not before its own timeout. */
     long long t1 = h_now_ms();
     cr_assert(h_wait_eof(busy, H_DEADLINE_MS, NULL));
@@ -220,11 +190,11 @@ Test(limits, idle_timeout_closes_quiet_clients_only, .timeout = 30) {
 }
 
 Test(limits, no_idle_timeout_by_default, .timeout = 20) {
-    h_server *s = start(NULL, "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
     int fd = h_connect(s->port);
-    echo_ok(fd, "hi");
+    h_echo(fd, "hi");
     cr_assert(h_silent_for(fd, 700), "closed without -idle-timeout");
-    echo_ok(fd, "still here");
+    h_echo(fd, "still here");
     close(fd);
     h_kill(s);
 }

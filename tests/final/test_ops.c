@@ -9,8 +9,6 @@
 #include <criterion/new/assert.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "harness.h"
 
 static char out[1 << 16], err[1 << 16];
 
@@ -30,13 +28,6 @@ static int run(const char *a, const char *b, const char *c) {
 
 static int starts(const char *s, const char *prefix) {
     return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static int count_char(const char *s, char c) {
-    int n = 0;
-    for (; *s; s++)
-        n += *s == c;
-    return n;
 }
 
 /* --- flags through the binary ------------------------------------------- */
@@ -73,7 +64,7 @@ Test(ops, version_names_the_backend, .timeout = 20) {
 /* --- refused starts: one line, exit 1 ------------------------------------ */
 
 Test(ops, port_in_use_exits_1_with_one_line, .timeout = 20) {
-    h_server *s = start(NULL, "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
     char port[16];
     snprintf(port, sizeof(port), "%d", s->port);
     cr_assert(eq(int, run("-port", port, NULL), 1));
@@ -81,18 +72,18 @@ Test(ops, port_in_use_exits_1_with_one_line, .timeout = 20) {
     snprintf(want, sizeof(want), "parrot: cannot listen on every address port %d: bind: ", s->port);
     cr_assert(starts(err, want), "%s", err);
     cr_assert(strstr(err, "Address already in use\n") != NULL, "%s", err);
-    cr_assert(eq(int, count_char(err, '\n'), 1), "%s", err);
+    cr_assert(eq(int, h_count_lines(err), 1), "%s", err);
     h_kill(s);
 }
 
 Test(ops, bad_address_exits_1_with_one_line, .timeout = 20) {
     cr_assert(eq(int, run("-port=0", "-host", "256.1.2.3"), 1));
     cr_assert(starts(err, "parrot: bad -host \"256.1.2.3\": "), "%s", err);
-    cr_assert(eq(int, count_char(err, '\n'), 1), "%s", err);
+    cr_assert(eq(int, h_count_lines(err), 1), "%s", err);
     /* An address this machine does not have. */
     cr_assert(eq(int, run("-port=0", "-host", "192.0.2.1"), 1));
     cr_assert(strstr(err, "cannot listen on 192.0.2.1 port 0: bind: ") != NULL, "%s", err);
-    cr_assert(eq(int, count_char(err, '\n'), 1), "%s", err);
+    cr_assert(eq(int, h_count_lines(err), 1), "%s", err);
 }
 
 Test(ops, unwritable_log_file_exits_1_with_one_line, .timeout = 20) {
@@ -105,10 +96,10 @@ Test(ops, unwritable_log_file_exits_1_with_one_line, .timeout = 20) {
 /* --- the log ------------------------------------------------------------- */
 
 Test(ops, log_lines_on_stdout_match_the_format, .timeout = 20) {
-    h_server *s = start(NULL, NULL);
+    h_server *s = h_start(NULL, "-port", "0", NULL);
     int fd = h_connect(s->port);
-    echo_ok(fd, "hello\n");
-    echo_ok(fd, "say \"hi\"\\\t\r\n127.0.0.1:1 - - [x] \"forged\" 1\n");
+    h_echo(fd, "hello\n");
+    h_echo(fd, "say \"hi\"\\\t\r\n127.0.0.1:1 - - [x] \"forged\" 1\n");
     cr_assert(eq(int, h_log_wait_lines(s, 2, H_DEADLINE_MS), 2), "log: %s", s->out);
     regex_t re;
     cr_assert(eq(int,
@@ -127,10 +118,8 @@ Test(ops, log_lines_on_stdout_match_the_format, .timeout = 20) {
 }
 
 Test(ops, a_huge_message_makes_bounded_lines, .timeout = 20) {
-    h_server *s = start(NULL, NULL);
-    int fd = h_connect(s->port);
-    round_trip_fd(fd, 1 << 20, 8);
-    close(fd);
+    h_server *s = h_start(NULL, "-port", "0", NULL);
+    h_round_trip(s->port, 1 << 20, 8);
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
     /* TCP hands the megabyte over in pieces: one line per read, each cut
      * after 256 bytes of message, and the byte counts add up. */
@@ -154,8 +143,8 @@ Test(ops, a_huge_message_makes_bounded_lines, .timeout = 20) {
 }
 
 Test(ops, log_off_prints_nothing_on_stdout, .timeout = 20) {
-    h_server *s = start(NULL, "-log", "off", NULL);
-    round_trip(s->port, 100000, 4);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
+    h_round_trip(s->port, 100000, 4);
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
     cr_assert(eq(sz, s->out_len, 0), "stdout: %s", s->out);
     h_kill(s);
@@ -174,6 +163,17 @@ typedef struct lines_goal {
     int n;
 } lines_goal;
 
+/* Count lines of a file, -1 if it does not exist. */
+static int file_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int n = 0, c;
+    while ((c = fgetc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
 static int has_lines(void *arg) {
     lines_goal *g = arg;
     return file_lines(g->path) >= g->n;
@@ -183,9 +183,9 @@ Test(ops, log_file_is_appended_and_reopened_on_sighup, .timeout = 20) {
     make_log_path();
     char rotated[H_PATH_CAP + 2];
     snprintf(rotated, sizeof(rotated), "%s.1", log_path);
-    h_server *s = start(NULL, "-log", log_path, NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", log_path, NULL);
     int fd = h_connect(s->port);
-    echo_ok(fd, "first");
+    h_echo(fd, "first");
     lines_goal g = {log_path, 2};
     cr_assert(h_poll_until(has_lines, &g, H_DEADLINE_MS, 5), "lines: %d", file_lines(log_path));
 
@@ -196,9 +196,9 @@ Test(ops, log_file_is_appended_and_reopened_on_sighup, .timeout = 20) {
     long long deadline = h_now_ms() + H_DEADLINE_MS;
     while (stat(log_path, &st) != 0) {
         cr_assert(lt(i64, h_now_ms(), deadline), "no new log file after SIGHUP");
-        window_ms(5);
+        h_pause_ms(5);
     }
-    echo_ok(fd, "second");
+    h_echo(fd, "second");
     g.n = 1;
     cr_assert(h_poll_until(has_lines, &g, H_DEADLINE_MS, 5));
     cr_assert(eq(int, file_lines(rotated), 2));
@@ -235,18 +235,18 @@ Test(ops, log_file_that_cannot_grow_does_not_stop_the_echo, .timeout = 20) {
     close(lfd);
 
     h_opts o = {.fsize = LIMIT};
-    h_server *s = start(&o, "-log", log_path, NULL);
+    h_server *s = h_start(&o, "-port", "0", "-log", log_path, NULL);
     int fd = h_connect(s->port);
     for (int i = 0; i < 50; i++)
-        echo_ok(fd, "into the void");
-    round_trip(s->port, 1 << 20, 3);
+        h_echo(fd, "into the void");
+    h_round_trip(s->port, 1 << 20, 3);
     char want[128];
     snprintf(want, sizeof(want), "parrot: log: write: %s", strerror(EFBIG));
     cr_assert(h_err_wait(s, want, H_DEADLINE_MS), "want \"%s\" on stderr:\n%s", want, s->err);
     close(fd);
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
     /* Said once, and the summary counts what was lost. */
-    cr_assert(eq(int, count_char(s->err, '\n'), 3), "%s", s->err);
+    cr_assert(eq(int, h_count_lines(s->err), 3), "%s", s->err);
     cr_assert(strstr(s->err, " 0 log lines dropped") == NULL, "%s", s->err);
     struct stat st;
     cr_assert(eq(int, stat(log_path, &st), 0), "stat %s: %s", log_path, strerror(errno));
@@ -259,14 +259,14 @@ Test(ops, closed_log_pipe_does_not_stop_the_echo, .timeout = 20) {
     int p[2];
     cr_assert(eq(int, pipe(p), 0));
     h_opts o = {.stdout_fd = p[1]};
-    h_server *s = start(&o, NULL);
+    h_server *s = h_start(&o, "-port", "0", NULL);
     close(p[1]);
     close(p[0]); /* nobody reads the log any more */
     int fd = h_connect(s->port);
     for (int i = 0; i < 20; i++)
-        echo_ok(fd, "anyone?");
+        h_echo(fd, "anyone?");
     cr_assert(h_err_wait(s, "parrot: log: write: Broken pipe", H_DEADLINE_MS), "%s", s->err);
-    echo_ok(fd, "still echoing");
+    h_echo(fd, "still echoing");
     cr_assert(h_alive(s));
     close(fd);
     cr_assert(eq(int, h_stop(s, SIGINT, H_DEADLINE_MS), 0));
@@ -276,7 +276,7 @@ Test(ops, stuck_log_pipe_does_not_stop_the_echo, .timeout = 30) {
     int p[2];
     cr_assert(eq(int, pipe(p), 0));
     h_opts o = {.stdout_fd = p[1]};
-    h_server *s = start(&o, NULL);
+    h_server *s = h_start(&o, "-port", "0", NULL);
     close(p[1]);
     /* We never read p[0]: the pipe fills (64 KiB), then the log buffer. */
     int fd = h_connect(s->port);
@@ -284,7 +284,7 @@ Test(ops, stuck_log_pipe_does_not_stop_the_echo, .timeout = 30) {
     memset(msg, 'z', sizeof(msg) - 1);
     msg[sizeof(msg) - 1] = '\0';
     for (int i = 0; i < 2000; i++)
-        echo_ok(fd, msg);
+        h_echo(fd, msg);
     cr_assert(h_err_wait(s, "parrot: log: the log is not keeping up", H_DEADLINE_MS), "%s", s->err);
     close(fd);
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
@@ -328,7 +328,7 @@ static const char *ask_status(h_server *s, int sig, const char *name, int n) {
               "no status line after %s; stderr:\n%s", name, s->err);
     const char *line = s->err + before;
     cr_assert(starts(line, "parrot: status: "), "after %s:\n%s", name, line);
-    cr_assert(eq(int, count_char(line, '\n'), 1), "after %s, more than one line:\n%s", name, line);
+    cr_assert(eq(int, h_count_lines(line), 1), "after %s, more than one line:\n%s", name, line);
     return line;
 }
 
@@ -341,11 +341,11 @@ static double matched(const char *line, const regmatch_t *m) {
  * the bytes sent, and memory and descriptors are what the system says of
  * the server. Then it goes on echoing. */
 Test(ops, sigusr1_prints_one_status_line_and_the_echo_goes_on, .timeout = 20) {
-    h_server *s = start(NULL, NULL);
+    h_server *s = h_start(NULL, "-port", "0", NULL);
     int a = h_connect(s->port);
-    echo_ok(a, "hello\n");
+    h_echo(a, "hello\n");
     int b = h_connect(s->port);
-    echo_ok(b, "status?\n");
+    h_echo(b, "status?\n");
     /* a leaves: the server's end of file back says it has closed a. */
     h_shutdown_write(a);
     cr_assert(h_wait_eof(a, H_DEADLINE_MS, NULL), "the server did not close the first client");
@@ -376,7 +376,7 @@ Test(ops, sigusr1_prints_one_status_line_and_the_echo_goes_on, .timeout = 20) {
     cr_assert(eq(int, (int)matched(line, &m[4]), h_fd_count(s->pid)), "%s(descriptors from %s: %d)",
               line, h_metrics_source(), h_fd_count(s->pid));
 
-    echo_ok(b, "still here\n");
+    h_echo(b, "still here\n");
     int statuses = 1;
 #ifdef SIGINFO
     /* Ctrl-T in a macOS or BSD terminal sends SIGINFO: the same line. */
@@ -386,7 +386,7 @@ Test(ops, sigusr1_prints_one_status_line_and_the_echo_goes_on, .timeout = 20) {
     close(b);
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
     /* The listening line, the status lines and the summary: nothing else. */
-    cr_assert(eq(int, count_char(s->err, '\n'), 2 + statuses), "%s", s->err);
+    cr_assert(eq(int, h_count_lines(s->err), 2 + statuses), "%s", s->err);
     cr_assert(strstr(s->err, "parrot: stopped by SIGTERM: 2 connections served, 25 bytes echoed") !=
                   NULL,
               "%s", s->err);
@@ -396,9 +396,9 @@ Test(ops, sigusr1_prints_one_status_line_and_the_echo_goes_on, .timeout = 20) {
 /* --- shutdown ------------------------------------------------------------ */
 
 static void shutdown_with(int sig, const char *name) {
-    h_server *s = start(NULL, "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
     int idle = h_connect(s->port);
-    echo_ok(idle, "hello");
+    h_echo(idle, "hello");
     /* Data the server received but may not have read yet still comes back. */
     int late = h_connect(s->port);
     static char data[100000], back[100000];
@@ -422,7 +422,7 @@ static void shutdown_with(int sig, const char *name) {
     cr_assert(last != NULL, "%s", s->err);
     cr_assert(eq(str, (char *)last, want));
     /* Nothing after the listening line but the summary. */
-    cr_assert(eq(int, count_char(s->err, '\n'), 2), "%s", s->err);
+    cr_assert(eq(int, h_count_lines(s->err), 2), "%s", s->err);
     close(idle);
     close(late);
     h_kill(s);
@@ -444,7 +444,7 @@ Test(ops, sigint_finishes_the_echo_and_exits_0_with_a_summary, .timeout = 20) {
 Test(ops, sigterm_the_moment_it_listens_stops_it_cleanly, .timeout = 60) {
     for (int i = 0; i < 50; i++) {
         h_opts o = {.signal_on_listening = SIGTERM};
-        h_server *s = start(&o, "-log", "off", NULL);
+        h_server *s = h_start(&o, "-port", "0", "-log", "off", NULL);
         int code = h_stop(s, 0, H_DEADLINE_MS); /* signal 0: nothing more, only wait */
         cr_assert(eq(int, code, 0), "run %d: exit code %d; stderr:\n%s", i, code, s->err);
         cr_assert(strstr(s->err, "parrot: stopped by SIGTERM: 0 connections served") != NULL,
@@ -454,18 +454,11 @@ Test(ops, sigterm_the_moment_it_listens_stops_it_cleanly, .timeout = 60) {
 }
 
 Test(ops, shutdown_gives_up_on_a_client_that_never_reads, .timeout = 30) {
-    h_server *s = start(NULL, "-log", "off", NULL);
+    h_server *s = h_start(NULL, "-port", "0", "-log", "off", NULL);
     int fd = h_connect(s->port);
-    int flags = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-    static char junk[1 << 16];
-    long long deadline = h_now_ms() + H_DEADLINE_MS;
-    for (;;) { /* fill every buffer between us */
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        if (poll(&p, 1, 300) == 0) break;
-        cr_assert(lt(i64, h_now_ms(), deadline));
-        (void)!write(fd, junk, sizeof(junk));
-    }
+    static char junk[16 << 20];
+    size_t sent = h_send_until_stalled(fd, junk, sizeof(junk)); /* fill every buffer between us */
+    cr_assert(lt(sz, sent, sizeof(junk)), "the server never stopped reading");
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0));
     cr_assert(strstr(s->err, "parrot: stopped by SIGTERM: 1 connection served") != NULL, "%s",
               s->err);

@@ -22,16 +22,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "harness.h"
 
 static char out[1 << 14], err[1 << 14];
-
-static int count_char(const char *s, char c) {
-    int n = 0;
-    for (; *s; s++)
-        n += *s == c;
-    return n;
-}
 
 /* The -port parrot is given is ignored: the port is in use by another
  * socket of the test, bound to the same address, so a parrot that bound a
@@ -39,8 +32,8 @@ static int count_char(const char *s, char c) {
  * first, without the hand-over). */
 Test(service, serves_the_socket_systemd_passes_and_binds_none, .timeout = 20) {
     int busy_port, port;
-    int busy = listen_loopback(&busy_port);
-    int passed = listen_loopback(&port);
+    int busy = h_listen_loopback(&busy_port);
+    int passed = h_listen_loopback(&port);
     char busy_text[16];
     snprintf(busy_text, sizeof(busy_text), "%d", busy_port);
     const char *args[] = {"-host", "127.0.0.1", "-port", busy_text, "-log", "off", NULL};
@@ -58,8 +51,8 @@ Test(service, serves_the_socket_systemd_passes_and_binds_none, .timeout = 20) {
     cr_assert(eq(str, s->err, want));
     close(passed); /* the server's copy is the one that serves */
     int fd = h_connect(port);
-    echo_ok(fd, "activated\n");
-    echo_ok(fd, "and again\n");
+    h_echo(fd, "activated\n");
+    h_echo(fd, "and again\n");
     close(fd);
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0), "%s", s->err);
     cr_assert(strstr(s->err, "parrot: stopped by SIGTERM: 1 connection served, 20 bytes echoed") !=
@@ -82,7 +75,7 @@ static void refused(int fd, const char *fds, const char *want, int prefix) {
                   err);
     else
         cr_assert(eq(str, err, (char *)want));
-    cr_assert(eq(int, count_char(err, '\n'), 1), "%s", err);
+    cr_assert(eq(int, h_count_lines(err), 1), "%s", err);
     cr_assert(eq(str, out, ""));
 }
 
@@ -110,7 +103,7 @@ Test(service, a_socket_that_does_not_listen_is_refused, .timeout = 20) {
 
 Test(service, a_bad_count_in_listen_fds_is_refused, .timeout = 20) {
     int port;
-    int fd = listen_loopback(&port);
+    int fd = h_listen_loopback(&port);
     refused(fd, "0", "parrot: LISTEN_FDS=0 from systemd: want 1 to ", 1);
     refused(fd, "x", "parrot: LISTEN_FDS=x from systemd: want 1 to ", 1);
     /* Two announced, one passed: descriptor 4 is not open. */
@@ -125,7 +118,7 @@ Test(service, a_bad_count_in_listen_fds_is_refused, .timeout = 20) {
  * socket and leaves descriptor 3 alone (a client there is never served). */
 Test(service, variables_for_another_process_are_ignored, .timeout = 20) {
     int port;
-    int passed = listen_loopback(&port);
+    int passed = h_listen_loopback(&port);
     char parent[24];
     snprintf(parent, sizeof(parent), "%ld", (long)getpid());
     const char *args[] = {"-host", "127.0.0.1", "-port", "0", "-log", "off", NULL};
@@ -138,7 +131,7 @@ Test(service, variables_for_another_process_are_ignored, .timeout = 20) {
     h_err_refresh(s);
     cr_assert(eq(str, s->err, want));
     int fd = h_connect(s->port);
-    echo_ok(fd, "bound its own");
+    h_echo(fd, "bound its own");
     close(fd);
     fd = h_connect(port); /* waits in the passed socket's backlog */
     h_send_all(fd, "anyone?", 7);

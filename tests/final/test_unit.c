@@ -19,6 +19,7 @@
 #include "../../final/src/flag.h"
 #include "../../final/src/clf.h"
 #include "../../final/src/net.h"
+#include "../support/cmdline.h"
 
 /* --- flags --------------------------------------------------------------- */
 
@@ -31,21 +32,14 @@ typedef struct parsed {
 /* Parse a NULL-terminated argument list (argv[0] = "parrot"). */
 static parsed parse(const char *first, ...) {
     static parsed p;
-    char *argv[32] = {"parrot"};
-    int argc = 1;
     va_list ap;
     va_start(ap, first);
-    for (const char *a = first; a; a = va_arg(ap, const char *))
-        argv[argc++] = (char *)a;
+    cmdline cl = cmdline_from("parrot", first, ap);
     va_end(ap);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *err = open_memstream(&buf, &len);
-    cr_assert(err != NULL);
-    p.rc = config_parse(&p.cfg, 1000, argc, argv, err);
-    fclose(err);
-    snprintf(p.err, sizeof(p.err), "%s", buf ? buf : "");
-    free(buf);
+    sink *err = sink_open();
+    p.rc = config_parse(&p.cfg, 1000, cl.argc, cl.argv, err->f);
+    snprintf(p.err, sizeof(p.err), "%s", sink_text(err));
+    sink_free(err);
     return p;
 }
 

@@ -26,7 +26,7 @@ build() {
         "corpus/$name" "work/fuzz_$name" >"$OUT/$name.log" 2>&1
 }
 build clf $SRC/clf.c
-build flags go_model.c $SRC/config.c $SRC/flag.c
+build flags go_model.c ../support/cmdline.c ../support/tool_flags.c $SRC/config.c $SRC/flag.c
 build duration go_model.c $SRC/flag.c
 build buffer $SRC/buffer.c
 

@@ -2,7 +2,8 @@
  * fuzz_flags.c - the command line, as final/src/flag.c reads it: parrot's
  * own (config_parse, final/src/config.c's table), and the same arguments
  * read by a second table the way parrot's tools use flag.c (a uint, an int
- * and a duration with no range, a one-letter bool, arguments left over).
+ * and a duration with no range, a one-letter bool, arguments left over:
+ * tests/support/tool_flags.c, which tests/final/test_flag.c reads too).
  *
  * Input: the arguments after argv[0], separated by NUL bytes.
  *
@@ -66,6 +67,8 @@
 
 #include "../../final/src/config.h"
 #include "../../final/src/flag.h"
+#include "../support/cmdline.h"
+#include "../support/tool_flags.h"
 #include "go_model.h"
 
 #define MAX_ARGS          64
@@ -117,32 +120,16 @@ static const m_flag parrot_flags[] = {
 };
 #define PARROT_FLAGS (sizeof(parrot_flags) / sizeof(parrot_flags[0]))
 
-/* A tool's table: every value the type can hold, as Go's own flags take. */
-static const m_flag tool_flags[] = {
+/* The tool's table (tests/support/tool_flags.c): every value the type can
+ * hold, as Go's own flags take. */
+static const m_flag tool_model[] = {
     {"count", M_UINT, 0, UINT64_MAX, 0, NULL},
     {"n", M_INT, INT64_MIN, INT64_MAX, -1, NULL},
-    {"name", M_STRING, 0, 0, 0, ""},
+    {"name", M_STRING, 0, 0, 0, "a \"bird\""},
     {"v", M_BOOL, 0, 1, 0, NULL},
-    {"wait", M_DURATION, INT64_MIN, INT64_MAX, SECOND_NS, NULL},
+    {"wait", M_DURATION, INT64_MIN, INT64_MAX, 90 * SECOND_NS, NULL},
 };
-#define TOOL_FLAGS (sizeof(tool_flags) / sizeof(tool_flags[0]))
-
-/* The same tool table for flag.c. */
-static struct {
-    uint64_t count;
-    long long n;
-    const char *name;
-    int v;
-    long long wait;
-} tool;
-
-static flag tool_table[] = {
-    {"count", FLAG_UINT, &tool.count, "0", 0, 0, "how many `times`"},
-    {"n", FLAG_INT, &tool.n, "-1", 0, 0, "a number"},
-    {"name", FLAG_STRING, &tool.name, "", 0, 0, "a name"},
-    {"v", FLAG_BOOL, &tool.v, "false", 0, 0, "say more"},
-    {"wait", FLAG_DURATION, &tool.wait, "1s", 0, 0, "how long to wait"},
-};
+#define TOOL_FLAGS (sizeof(tool_model) / sizeof(tool_model[0]))
 
 /* --- step 1: read the arguments ----------------------------------------------------- */
 
@@ -305,73 +292,50 @@ static int model(const m_flag *table, size_t n, int argc, char **argv, m_value *
 
 /* --- checking what flag.c did ---------------------------------------------------------- */
 
-/* A FILE that collects into a malloc'd string. */
-typedef struct sink {
-    FILE *f;
-    char *text;
-    size_t len;
-} sink;
-
-static void open_sink(sink *s) {
-    s->text = NULL;
-    s->len = 0;
-    s->f = open_memstream(&s->text, &s->len);
-    CHECK(s->f != NULL);
-}
-
-static void close_sink(sink *s) {
-    CHECK(fclose(s->f) == 0);
-}
-
 /* What was printed for the outcome want: nothing, the usage, or the line
- * and the usage. */
-static void check_output(const char *who, int want, const sink *out, const sink *line,
-                         const sink *usage) {
+ * and the usage. Closes out and line. */
+static void check_output(const char *who, int want, sink *out, sink *line, sink *usage) {
+    const char *o = sink_text(out), *l = sink_text(line), *u = sink_text(usage);
     int ok;
     if (want == M_RUN)
         ok = out->len == 0;
     else if (want == M_HELP)
-        ok = out->len == usage->len && memcmp(out->text, usage->text, usage->len) == 0;
+        ok = out->len == usage->len && memcmp(o, u, usage->len) == 0;
     else
-        ok = out->len == line->len + 1 + usage->len &&
-             memcmp(out->text, line->text, line->len) == 0 && out->text[line->len] == '\n' &&
-             memcmp(out->text + line->len + 1, usage->text, usage->len) == 0;
-    if (!ok) fail("%s wrote\n%s\nGo's rules say\n%s", who, out->text, line->text);
+        ok = out->len == line->len + 1 + usage->len && memcmp(o, l, line->len) == 0 &&
+             o[line->len] == '\n' && memcmp(o + line->len + 1, u, usage->len) == 0;
+    if (!ok) fail("%s wrote\n%s\nGo's rules say\n%s", who, o, l);
 }
 
 /* What -h prints: the same for every input, so read once. */
-static const sink *parrot_usage(void) {
-    static sink usage;
-    if (usage.f == NULL) {
+static sink *parrot_usage(void) {
+    static sink *usage;
+    if (usage == NULL) {
         config cfg;
         char *help_argv[] = {"parrot", "-h", NULL};
-        open_sink(&usage);
-        CHECK(config_parse(&cfg, DEFAULT_MAX_CONNS, 2, help_argv, usage.f) == CONFIG_HELP);
-        close_sink(&usage);
+        usage = sink_open();
+        CHECK(config_parse(&cfg, DEFAULT_MAX_CONNS, 2, help_argv, usage->f) == CONFIG_HELP);
+        sink_text(usage);
     }
-    return &usage;
+    return usage;
 }
 
 static void check_parrot(int argc, char **argv) {
     config cfg;
     m_value want[PARROT_FLAGS];
-    sink out, line;
-    open_sink(&out);
-    open_sink(&line);
-    int rc = config_parse(&cfg, DEFAULT_MAX_CONNS, argc, argv, out.f);
-    int rest, m = model(parrot_flags, PARROT_FLAGS, argc, argv, want, &rest, line.f);
+    sink *out = sink_open(), *line = sink_open();
+    int rc = config_parse(&cfg, DEFAULT_MAX_CONNS, argc, argv, out->f);
+    int rest, m = model(parrot_flags, PARROT_FLAGS, argc, argv, want, &rest, line->f);
     if (m == M_RUN && rest < argc) { /* [parrot] */
-        fputs("unexpected argument ", line.f);
-        go_quote(line.f, argv[rest]);
+        fputs("unexpected argument ", line->f);
+        go_quote(line->f, argv[rest]);
         m = M_MISTAKE;
     }
-    close_sink(&out);
-    close_sink(&line);
 
     int expected = m == M_RUN ? CONFIG_OK : m == M_HELP ? CONFIG_HELP : CONFIG_ERROR;
     if (rc != expected)
-        fail("config_parse returned %d, Go's rules say %d\n%s", rc, expected, out.text);
-    check_output("config_parse", m, &out, &line, parrot_usage());
+        fail("config_parse returned %d, Go's rules say %d\n%s", rc, expected, sink_text(out));
+    check_output("config_parse", m, out, line, parrot_usage());
     if (m == M_RUN) { /* in parrot_flags' order */
         CHECK(strcmp(cfg.host, want[0].text) == 0);
         CHECK(cfg.idle_ns == want[1].num);
@@ -379,45 +343,41 @@ static void check_parrot(int argc, char **argv) {
         CHECK(cfg.max_conns == want[3].num && cfg.max_pending == want[4].num);
         CHECK(cfg.port == want[5].num && cfg.version == want[6].num);
     }
-    free(out.text);
-    free(line.text);
+    sink_free(out);
+    sink_free(line);
 }
 
-static const sink *tool_usage(void) {
-    static sink usage;
-    if (usage.f == NULL) {
-        flag_set fs = {.program = "tool", .flags = tool_table, .count = TOOL_FLAGS};
-        open_sink(&usage);
-        flag_usage(&fs, usage.f);
-        close_sink(&usage);
+static sink *tool_usage(void) {
+    static sink *usage;
+    if (usage == NULL) {
+        usage = sink_open();
+        flag_set fs = tool_flags(usage->f);
+        flag_usage(&fs, usage->f);
+        sink_text(usage);
     }
-    return &usage;
+    return usage;
 }
 
 static void check_tool(int argc, char **argv) {
     m_value want[TOOL_FLAGS];
-    sink out, line;
-    open_sink(&out);
-    open_sink(&line);
-    flag_set fs = {.program = "tool", .flags = tool_table, .count = TOOL_FLAGS, .out = out.f};
+    sink *out = sink_open(), *line = sink_open();
+    flag_set fs = tool_flags(out->f);
     int rest = -1, want_rest;
     int rc = flag_parse(&fs, argc, argv, &rest);
-    int m = model(tool_flags, TOOL_FLAGS, argc, argv, want, &want_rest, line.f);
-    close_sink(&out);
-    close_sink(&line);
+    int m = model(tool_model, TOOL_FLAGS, argc, argv, want, &want_rest, line->f);
 
     int expected = m == M_RUN ? FLAG_OK : m == M_HELP ? FLAG_HELP : FLAG_ERROR;
     if (rc != expected)
-        fail("flag_parse returned %d, Go's rules say %d\n%s", rc, expected, out.text);
-    check_output("flag_parse", m, &out, &line, tool_usage());
-    if (m == M_RUN) { /* in tool_flags' order */
+        fail("flag_parse returned %d, Go's rules say %d\n%s", rc, expected, sink_text(out));
+    check_output("flag_parse", m, out, line, tool_usage());
+    if (m == M_RUN) { /* in tool_model's order */
         if (rest != want_rest) fail("flag_parse left %d, Go's rules say %d", rest, want_rest);
         CHECK(tool.count == want[0].num && tool.n == want[1].num);
         CHECK(strcmp(tool.name, want[2].text) == 0);
         CHECK(tool.v == want[3].num && tool.wait == want[4].num);
     }
-    free(out.text);
-    free(line.text);
+    sink_free(out);
+    sink_free(line);
 }
 
 /* One argument, given to each value parser alone, and quoted by flag_quote
@@ -465,17 +425,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             argv[argc++] = p;
     argv[argc] = NULL;
 
-    sink got, quoted;
-    open_sink(&got);
-    open_sink(&quoted);
+    sink *got = sink_open(), *quoted = sink_open();
     for (int i = 1; i < argc; i++)
-        check_values(argv[i], got.f, quoted.f);
-    close_sink(&got);
-    close_sink(&quoted);
-    if (got.len != quoted.len || memcmp(got.text, quoted.text, got.len) != 0)
-        fail("flag_quote wrote, a line each:\n%sGo's %%q:\n%s", got.text, quoted.text);
-    free(got.text);
-    free(quoted.text);
+        check_values(argv[i], got->f, quoted->f);
+    const char *g = sink_text(got), *q = sink_text(quoted);
+    if (got->len != quoted->len || memcmp(g, q, got->len) != 0)
+        fail("flag_quote wrote, a line each:\n%sGo's %%q:\n%s", g, q);
+    sink_free(got);
+    sink_free(quoted);
     check_parrot(argc, argv);
     check_tool(argc, argv);
     free(bytes);

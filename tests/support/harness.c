@@ -1,6 +1,6 @@
 /*
  * harness.c - see harness.h. Starts servers, waits for them with
- * deadlines, talks to them, and makes sure none outlives its test.
+ * deadlines, and makes sure none outlives its test.
  */
 /* Feature macros. glibc shows POSIX under -std=c11 only when asked, and
  * closefrom (glibc 2.34 and later) only with _DEFAULT_SOURCE; macOS keeps
@@ -21,9 +21,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,27 +101,21 @@ long long h_now_ms(void) {
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int remaining(long long deadline) {
-    long long left = deadline - h_now_ms();
-    return left < 0 ? 0 : (int)left;
+long long h_deadline(int ms) {
+    return h_now_ms() + (ms > 0 ? ms : H_DEADLINE_MS);
 }
 
-static int deadline_or_default(int ms) {
-    return ms > 0 ? ms : H_DEADLINE_MS;
-}
-
-/* Wait without burning CPU: poll() on nothing is a portable millisecond
- * timer. Only used inside loops that re-check a condition against a
- * deadline. */
-static void pause_ms(int ms) {
-    poll(NULL, 0, ms);
+void h_pause_ms(int ms) {
+    long long end = h_now_ms() + ms;
+    while (h_now_ms() < end) /* poll() on nothing: a portable millisecond timer */
+        poll(NULL, 0, (int)(end - h_now_ms()));
 }
 
 int h_poll_until(int (*cond)(void *), void *arg, int deadline_ms, int ms_step) {
-    long long deadline = h_now_ms() + deadline_or_default(deadline_ms);
+    long long deadline = h_deadline(deadline_ms);
     int v;
     while (!(v = cond(arg)) && h_now_ms() < deadline)
-        pause_ms(ms_step > 0 ? ms_step : 5);
+        h_pause_ms(ms_step > 0 ? ms_step : 5);
     return v;
 }
 
@@ -188,8 +178,7 @@ int h_temp_file(char *path, size_t cap, const char *what) {
 
 /* --- the test process: SIGPIPE, descriptors, the watcher ----------------- */
 
-/* Once per test process (set before the first server or connection). */
-static void ignore_sigpipe(void) {
+void h_ignore_sigpipe(void) {
     static int done;
     if (done) return;
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
@@ -381,7 +370,7 @@ static pid_t spawn(const char *path, const h_opts *opts, int out_fd, int err_fd)
     }
     argv[argc] = NULL;
 
-    ignore_sigpipe();
+    h_ignore_sigpipe();
     pid_t group = watch_group();
     pid_t parent = getpid();
     fflush(NULL);
@@ -458,7 +447,7 @@ h_server *h_start_opts(const char *path, const h_opts *opts) {
     if (opts->stdout_fd <= 0) close(out_fd);
     close(err_fd);
 
-    long long deadline = h_now_ms() + deadline_or_default(opts->deadline_ms);
+    long long deadline = h_deadline(opts->deadline_ms);
     for (;;) {
         h_err_refresh(s);
         if (s->err && (s->port = parse_port(s->err)) > 0) {
@@ -479,15 +468,15 @@ h_server *h_start_opts(const char *path, const h_opts *opts) {
         }
         /* A signal for the listening line goes the moment it appears: a
          * server that is not ready for it yet must be caught out. */
-        if (opts->signal_on_listening <= 0) pause_ms(2);
+        if (opts->signal_on_listening <= 0) h_pause_ms(2);
     }
 }
 
-h_server *h_start(const char *path, ...) {
+h_server *h_start(const h_opts *opts, ...) {
     const char *args[64];
     int n = 0;
     va_list ap;
-    va_start(ap, path);
+    va_start(ap, opts);
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL) {
         if (n >= 63) cr_fatal("harness: too many arguments");
@@ -495,8 +484,13 @@ h_server *h_start(const char *path, ...) {
     }
     va_end(ap);
     args[n] = NULL;
-    h_opts o = {.args = args};
-    return h_start_opts(path, &o);
+    h_opts o = {0};
+    if (opts) {
+        if (opts->args) cr_fatal("harness: h_start takes its arguments in the list, not in opts");
+        o = *opts;
+    }
+    o.args = args;
+    return h_start_opts(h_bin(), &o);
 }
 
 static void copy_out(const char *src, size_t len, char *dst, size_t cap) {
@@ -507,7 +501,7 @@ static void copy_out(const char *src, size_t len, char *dst, size_t cap) {
 }
 
 static void wait_exit(h_server *s, int deadline_ms, const char *what) {
-    long long deadline = h_now_ms() + deadline_or_default(deadline_ms);
+    long long deadline = h_deadline(deadline_ms);
     while (h_alive(s)) {
         if (h_now_ms() >= deadline) {
             kill(s->pid, SIGKILL);
@@ -515,7 +509,7 @@ static void wait_exit(h_server *s, int deadline_ms, const char *what) {
             h_err_refresh(s);
             cr_fatal("server did not exit %s in time; stderr:\n%s", what, s->err ? s->err : "");
         }
-        pause_ms(2);
+        h_pause_ms(2);
     }
 }
 
@@ -572,166 +566,31 @@ void h_kill(h_server *s) {
     free(s);
 }
 
-/* --- sockets ------------------------------------------------------------ */
-
-static int connect_to(int family, int port) {
-    ignore_sigpipe();
-    int fd = socket(family, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    int rc;
-    if (family == AF_INET6) {
-        struct sockaddr_in6 a = {0};
-        a.sin6_family = AF_INET6;
-        a.sin6_port = htons((unsigned short)port);
-        a.sin6_addr = in6addr_loopback;
-        rc = connect(fd, (struct sockaddr *)&a, sizeof a);
-    } else {
-        struct sockaddr_in a = {0};
-        a.sin_family = AF_INET;
-        a.sin_port = htons((unsigned short)port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        rc = connect(fd, (struct sockaddr *)&a, sizeof a);
-    }
-    if (rc != 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
-int h_try_connect(int port) {
-    return connect_to(AF_INET, port);
-}
-
-int h_connect(int port) {
-    int fd = connect_to(AF_INET, port);
-    if (fd < 0) cr_fatal("connect to 127.0.0.1 port %d: %s", port, strerror(errno));
-    return fd;
-}
-
-int h_connect6(int port) {
-    int fd = connect_to(AF_INET6, port);
-    if (fd < 0) cr_fatal("connect to [::1] port %d: %s", port, strerror(errno));
-    return fd;
-}
-
-/* Wait until fd is ready for events or the deadline passes. */
-static int wait_fd(int fd, short events, long long deadline) {
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, remaining(deadline));
-        if (n > 0) return 1;
-        if (n == 0) return 0;
-        if (errno != EINTR) cr_fatal("poll: %s", strerror(errno));
-    }
-}
-
-void h_send_all(int fd, const void *buf, size_t len) {
-    const char *p = buf;
-    long long deadline = h_now_ms() + H_DEADLINE_MS;
-    while (len > 0) {
-        if (!wait_fd(fd, POLLOUT, deadline))
-            cr_fatal("send: the peer did not read %zu more bytes in time", len);
-        ssize_t n = send(fd, p, len, MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-            cr_fatal("send: %s", strerror(errno));
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
-size_t h_recv_exact(int fd, void *buf, size_t len, int deadline_ms) {
-    char *p = buf;
-    size_t got = 0;
-    long long deadline = h_now_ms() + deadline_or_default(deadline_ms);
-    while (got < len) {
-        if (!wait_fd(fd, POLLIN, deadline)) break;
-        ssize_t n = recv(fd, p + got, len - got, MSG_DONTWAIT);
-        if (n == 0) break;
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-            break;
-        }
-        got += (size_t)n;
-    }
-    return got;
-}
-
-int h_silent_for(int fd, int ms) {
-    long long deadline = h_now_ms() + ms;
-    return !wait_fd(fd, POLLIN, deadline);
-}
-
-int h_wait_eof(int fd, int deadline_ms, size_t *extra) {
-    long long deadline = h_now_ms() + deadline_or_default(deadline_ms);
-    char buf[65536];
-    for (;;) {
-        if (!wait_fd(fd, POLLIN, deadline)) return 0;
-        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-        if (n == 0) return 1;
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
-            return errno == ECONNRESET;
-        }
-        if (extra) *extra += (size_t)n;
-    }
-}
-
-void h_shutdown_write(int fd) {
-    if (shutdown(fd, SHUT_WR) != 0) cr_fatal("shutdown: %s", strerror(errno));
-}
-
-void h_reset(int fd) {
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) != 0)
-        cr_fatal("setsockopt SO_LINGER: %s", strerror(errno));
-    close(fd);
-}
-
 /* --- what it says ------------------------------------------------------- */
 
-static int count_lines(const char *s, size_t len) {
+int h_count_lines(const char *text) {
     int n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == '\n') n++;
+    for (; text && *text; text++)
+        n += *text == '\n';
     return n;
 }
 
 int h_log_wait_lines(h_server *s, int n, int deadline_ms) {
-    long long deadline = h_now_ms() + deadline_or_default(deadline_ms);
+    long long deadline = h_deadline(deadline_ms);
     for (;;) {
         h_log_refresh(s);
-        int have = count_lines(s->out, s->out_len);
+        int have = h_count_lines(s->out);
         if (have >= n || h_now_ms() >= deadline) return have;
-        pause_ms(2);
+        h_pause_ms(2);
     }
 }
 
 int h_err_wait(h_server *s, const char *needle, int deadline_ms) {
-    long long deadline = h_now_ms() + deadline_or_default(deadline_ms);
+    long long deadline = h_deadline(deadline_ms);
     for (;;) {
         h_err_refresh(s);
         if (s->err && strstr(s->err, needle)) return 1;
         if (h_now_ms() >= deadline) return 0;
-        pause_ms(2);
-    }
-}
-
-/* --- bytes -------------------------------------------------------------- */
-
-void h_fill_pattern(void *buf, size_t len, unsigned seed) {
-    unsigned char *p = buf;
-    unsigned x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < len; i++) {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        p[i] = (unsigned char)(x >> 24);
+        h_pause_ms(2);
     }
 }

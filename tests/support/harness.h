@@ -4,9 +4,9 @@
  * Every server in this repository accepts port 0 and, once it can accept,
  * prints a line to stderr containing "listening on" and "port N". The
  * harness starts a server, waits for that line (with a deadline), reads the
- * port from it, and gives the test small blocking-with-deadline helpers to
- * talk to it. Nothing here sleeps to synchronise: every wait is a poll with
- * a deadline.
+ * port from it; client.h (included below) has what the test needs to talk
+ * to it. Nothing here sleeps to synchronise: every wait is a poll with a
+ * deadline.
  *
  * The server's stdout (its log) and stderr go to temporary files, not
  * pipes, so a test that never reads them can never stall the server.
@@ -90,10 +90,13 @@ typedef struct h_opts {
 const char *h_bin(void);
 const char *h_env(const char *name);
 
-/* Start a server and wait until it is listening. h_start takes the
- * arguments as a NULL-terminated list: h_start(h_bin(), "-port", "0", NULL).
- * Fails the test if the server exits or the deadline passes first. */
-h_server *h_start(const char *path, ...);
+/* Start the server under test (h_bin()) with the arguments that follow
+ * opts, a NULL-terminated list, and wait until it is listening:
+ * h_start(NULL, "-port", "0", NULL). opts (NULL: none) holds the other
+ * settings; its args must be NULL. h_start_opts starts any binary, with
+ * everything in opts. Both fail the test if the server exits or the
+ * deadline passes first. */
+h_server *h_start(const h_opts *opts, ...);
 h_server *h_start_opts(const char *path, const h_opts *opts);
 
 /* Run a server that is expected NOT to start (bad flag, port in use, -h):
@@ -136,39 +139,9 @@ void h_need_fds(long n);
  * mkstemp fails. */
 int h_temp_file(char *path, size_t cap, const char *what);
 
-/* --- talking to it ------------------------------------------------------ */
-
-/* Connect to 127.0.0.1:port (h_connect6: [::1]:port). Blocking socket,
- * TCP_NODELAY set. Fails the test on error. */
-int h_connect(int port);
-int h_connect6(int port);
-
-/* Same, but returns -1 with errno set instead of failing the test. */
-int h_try_connect(int port);
-
-/* Write all len bytes (loops over short writes); fails the test on error
- * or if the deadline passes with the peer not reading. */
-void h_send_all(int fd, const void *buf, size_t len);
-
-/* Read until len bytes have arrived, EOF, an error or the deadline.
- * Returns how many bytes were read (== len on success). */
-size_t h_recv_exact(int fd, void *buf, size_t len, int deadline_ms);
-
-/* Returns 1 if nothing at all arrives on fd for ms milliseconds (the
- * connection is still open and silent), 0 if a byte or EOF arrived. Used to
- * prove that something does NOT happen, e.g. a second client is not served. */
-int h_silent_for(int fd, int ms);
-
-/* Wait for EOF from the peer. Returns 1 on EOF (read returned 0 or
- * ECONNRESET), 0 if data or nothing arrived before the deadline. Data that
- * arrives first is read and discarded, its length added to *extra if not
- * NULL. */
-int h_wait_eof(int fd, int deadline_ms, size_t *extra);
-
-void h_shutdown_write(int fd);
-
-/* Close with SO_LINGER {1, 0}: the peer gets a RST, not a FIN. */
-void h_reset(int fd);
+/* Ignore SIGPIPE in this test process (once; later calls do nothing).
+ * h_start and the connects of client.h call it themselves. */
+void h_ignore_sigpipe(void);
 
 /* --- what it says ------------------------------------------------------- */
 
@@ -176,6 +149,9 @@ void h_reset(int fd);
  * into s->out / s->err. */
 void h_log_refresh(h_server *s);
 void h_err_refresh(h_server *s);
+
+/* The complete lines ('\n'-terminated) in text; 0 for NULL. */
+int h_count_lines(const char *text);
 
 /* Wait until the log holds at least n complete lines ('\n'-terminated).
  * Returns the number of complete lines seen (< n if the deadline passed). */
@@ -188,15 +164,26 @@ int h_err_wait(h_server *s, const char *needle, int deadline_ms);
 
 #include "metrics.h"
 
-/* --- time and bytes ---------------------------------------------------- */
+/* --- the connections: see client.h ------------------------------------- */
+
+#include "client.h"
+
+/* --- time --------------------------------------------------------------- */
 
 long long h_now_ms(void); /* monotonic clock */
 
-/* Fill buf with a deterministic pseudo-random pattern from seed. */
-void h_fill_pattern(void *buf, size_t len, unsigned seed);
+/* The time (h_now_ms) ms milliseconds from now; H_DEADLINE_MS from now if
+ * ms is 0 or less. */
+long long h_deadline(int ms);
 
 /* Wait (poll, no busy loop) until cond() returns non-zero or the deadline
  * passes; checks every ms_step milliseconds. Returns the last cond() value. */
 int h_poll_until(int (*cond)(void *), void *arg, int deadline_ms, int ms_step);
+
+/* Let ms milliseconds pass without using the CPU. Only to measure over a
+ * window (CPU time, a silence) or to pace a loop that checks its own
+ * deadline; never as the wait for something to happen (that is a poll
+ * with a deadline: h_poll_until, h_recv_exact, h_log_wait_lines). */
+void h_pause_ms(int ms);
 
 #endif

@@ -572,3 +572,12 @@ int h_cpu_window_ms(int ms) {
     int coarse = (int)(5 * 1000 * h_cpu_resolution() + 0.5);
     return ms > coarse ? ms : coarse;
 }
+
+double h_cpu_used(pid_t pid, int ms, double *seconds) {
+    long long start = h_now_ms();
+    double before = h_cpu_seconds(pid);
+    h_pause_ms(h_cpu_window_ms(ms));
+    double used = h_cpu_seconds(pid) - before;
+    *seconds = (double)(h_now_ms() - start) / 1000;
+    return used;
+}

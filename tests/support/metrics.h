@@ -34,6 +34,10 @@ double h_cpu_resolution(void);
  * Linux, where it is 5 s. */
 int h_cpu_window_ms(int ms);
 
+/* The CPU time pid uses over such a window (h_cpu_window_ms(ms)); *seconds
+ * is how long the window really was. */
+double h_cpu_used(pid_t pid, int ms, double *seconds);
+
 /* Which way the metrics are read here, in a few words for messages (the
  * fallback says "ps and lsof"). */
 const char *h_metrics_source(void);

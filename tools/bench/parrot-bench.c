@@ -104,11 +104,7 @@ static void parse_args(int argc, char **argv, struct config *cfg) {
         "Closed-loop load for an echo server: every connection sends a message, waits for\n"
         "the whole echo, checks every byte, and sends again. Durations are Go's: 500ms, 10s,\n"
         "1m30s. Exit status: 0 ok, 1 the run failed or saw errors, 2 bad usage.\n";
-    flag_set fs = {.program = argc > 0 && argv[0] ? argv[0] : progname,
-                   .flags = flags,
-                   .count = sizeof flags / sizeof flags[0],
-                   .about = about,
-                   .out = stderr};
+    flag_set fs = cli_flags(progname, flags, sizeof flags / sizeof flags[0], about, argv);
     cli_parse(&fs, argc, argv, &cfg->host);
 
     if (cfg->idle && flag_given(&fs, "c"))

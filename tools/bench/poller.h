@@ -1,6 +1,7 @@
 /*
  * poller.h - the few readiness calls parrot-bench needs, over epoll (Linux) or kqueue (macOS,
- * the BSDs). poller.c picks the backend; each backend is one small file.
+ * the BSDs). The Makefile picks the backend (poller.c includes it); each backend is one small
+ * file.
  *
  * Interest is level-triggered: a descriptor with P_READ set is reported while data is waiting.
  * Every registration carries a caller's id (parrot-bench's connection index), returned with

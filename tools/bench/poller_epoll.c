@@ -9,30 +9,13 @@
 #include <unistd.h>
 
 struct poller {
-    int epfd;
+    int fd; /* the epoll instance */
     int max_events;
     struct epoll_event events[]; /* the kernel fills these; translated in place of a copy */
 };
 
-struct poller *poller_open(int max_events) {
-    struct poller *p = malloc(sizeof *p + (size_t)max_events * sizeof(struct epoll_event));
-    if (!p) return NULL;
-    p->max_events = max_events;
-    p->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (p->epfd < 0) {
-        int saved = errno;
-        free(p);
-        errno = saved;
-        return NULL;
-    }
-    return p;
-}
-
-void poller_close(struct poller *p) {
-    if (p) {
-        close(p->epfd);
-        free(p);
-    }
+static int poller_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
 }
 
 int poller_set(struct poller *p, int fd, uint32_t id, int old_mask, int new_mask) {
@@ -41,11 +24,11 @@ int poller_set(struct poller *p, int fd, uint32_t id, int old_mask, int new_mask
     ev.data.u32 = id;
     int op = old_mask == 0 ? EPOLL_CTL_ADD : new_mask == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
     if (old_mask == 0 && new_mask == 0) return 0;
-    return epoll_ctl(p->epfd, op, fd, &ev);
+    return epoll_ctl(p->fd, op, fd, &ev);
 }
 
 int poller_wait(struct poller *p, struct poller_event *events, int timeout_ms) {
-    int n = epoll_wait(p->epfd, p->events, p->max_events, timeout_ms);
+    int n = epoll_wait(p->fd, p->events, p->max_events, timeout_ms);
     if (n < 0) return errno == EINTR ? 0 : -1;
     for (int i = 0; i < n; i++) {
         uint32_t e = p->events[i].events;

@@ -14,30 +14,13 @@
 #include <unistd.h>
 
 struct poller {
-    int kq;
+    int fd; /* the kqueue */
     int max_events;
     struct kevent events[];
 };
 
-struct poller *poller_open(int max_events) {
-    struct poller *p = malloc(sizeof *p + (size_t)max_events * sizeof(struct kevent));
-    if (!p) return NULL;
-    p->max_events = max_events;
-    p->kq = kqueue();
-    if (p->kq < 0) {
-        int saved = errno;
-        free(p);
-        errno = saved;
-        return NULL;
-    }
-    return p;
-}
-
-void poller_close(struct poller *p) {
-    if (p) {
-        close(p->kq);
-        free(p);
-    }
+static int poller_create(void) {
+    return kqueue();
 }
 
 /* kqueue keeps one registration per filter: add or delete each filter whose bit changed.
@@ -53,7 +36,7 @@ int poller_set(struct poller *p, int fd, uint32_t id, int old_mask, int new_mask
         EV_SET(&changes[n++], fd, EVFILT_WRITE, (new_mask & P_WRITE) ? EV_ADD : EV_DELETE, 0, 0,
                udata);
     if (n == 0) return 0;
-    return kevent(p->kq, changes, n, NULL, 0, NULL);
+    return kevent(p->fd, changes, n, NULL, 0, NULL);
 }
 
 int poller_wait(struct poller *p, struct poller_event *events, int timeout_ms) {
@@ -63,7 +46,7 @@ int poller_wait(struct poller *p, struct poller_event *events, int timeout_ms) {
         ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
         tsp = &ts;
     }
-    int n = kevent(p->kq, NULL, 0, p->events, p->max_events, tsp);
+    int n = kevent(p->fd, NULL, 0, p->events, p->max_events, tsp);
     if (n < 0) return errno == EINTR ? 0 : -1;
     for (int i = 0; i < n; i++) {
         const struct kevent *kev = &p->events[i];

@@ -18,6 +18,16 @@ double self_cpu_s(void) {
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+static int read_process(pid_t pid, struct proc_sample *out);
+
+int proc_sample(pid_t pid, struct proc_sample *out) {
+    memset(out, 0, sizeof *out);
+    out->hwm_kb = -1; /* unknown, unless the system says */
+    if (read_process(pid, out) != 0) return -1;
+    out->ok = 1;
+    return 0;
+}
+
 #ifdef __linux__
 
 static double ticks_per_s(void) {
@@ -29,11 +39,9 @@ static double ticks_per_s(void) {
     return hz;
 }
 
-int proc_sample(pid_t pid, struct proc_sample *out) {
+/* CPU time from /proc/PID/stat, memory from /proc/PID/status. */
+static int read_process(pid_t pid, struct proc_sample *out) {
     char path[64], buf[1024];
-    memset(out, 0, sizeof *out);
-    out->hwm_kb = -1;
-
     snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
     FILE *f = fopen(path, "r");
     if (!f) return -1;
@@ -62,7 +70,6 @@ int proc_sample(pid_t pid, struct proc_sample *out) {
             out->hwm_kb = strtol(line + 6, NULL, 10);
     }
     fclose(f);
-    out->ok = 1;
     return 0;
 }
 
@@ -109,10 +116,9 @@ static double parse_cpu_time(const char *s) {
     return total + (double)days * 86400;
 }
 
-int proc_sample(pid_t pid, struct proc_sample *out) {
+/* CPU time and memory from ps; no peak. */
+static int read_process(pid_t pid, struct proc_sample *out) {
     char cmd[96], line[256];
-    memset(out, 0, sizeof *out);
-    out->hwm_kb = -1;
     snprintf(cmd, sizeof cmd, "ps -o time= -o rss= -p %ld 2>/dev/null", (long)pid);
     FILE *f = popen(cmd, "r");
     if (!f) return -1;
@@ -124,7 +130,6 @@ int proc_sample(pid_t pid, struct proc_sample *out) {
     if (!time || !rss) return -1;
     out->cpu_s = parse_cpu_time(time);
     out->rss_kb = strtol(rss, NULL, 10);
-    out->ok = 1;
     return 0;
 }
 

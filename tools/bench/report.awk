@@ -139,7 +139,10 @@ function header(   s, list) {
     print ""
 }
 
+# One row of the targets table: figure "" where this run did not measure it; ok 1 (met), 0
+# (missed) or "" (not judged).
 function target_row(what, figure, ok) {
+    if (figure == "") figure = "not measured in this run"
     printf "| %s | %s | %s |\n", what, figure, ok == "" ? "not measured" : ok ? "**met**" : "**missed**"
 }
 
@@ -148,7 +151,21 @@ function nz(s1, s2, c) {
     return (noisy[s1 SUBSEP "load" SUBSEP c] || (s2 != "" && noisy[s2 SUBSEP "load" SUBSEP c])) ? " ‡" : ""
 }
 
-function targets(   i, c, p, g, best, bestname, bestkey, j, v, r, pp) {
+# A row per load level: server a's CPU per request at most bound times server b's. fmt shows
+# a's, b's, the ratio and the noise mark.
+function cpu_rows(what, a, b, bound, fmt,    i, c, x, y, have) {
+    for (i = 1; i <= 3; i++) {
+        c = L[i]
+        x = med(a, "load", c, "server_us_per_req")
+        y = med(b, "load", c, "server_us_per_req")
+        have = x != "" && y != ""
+        target_row(what ", " lvl(c) " connections", \
+            have ? sprintf(fmt, num(x), num(y), ratio(x / y), nz(a, b, c)) : "", \
+            have ? (x <= bound * y) : "")
+    }
+}
+
+function targets(   i, c, p, best, bestname, bestkey, j, v, r, pp, have) {
     print "### Targets"
     print ""
     print "From issue 5, for `final/parrot -log off` against the peers of the same run (medians)."
@@ -156,18 +173,7 @@ function targets(   i, c, p, g, best, bestname, bestkey, j, v, r, pp) {
     print "| target | figure | result |"
     print "|---|---|---|"
     split("50 1000 10000", L, " ")
-    for (i = 1; i <= 3; i++) {
-        c = L[i]
-        p = med("parrot", "load", c, "server_us_per_req")
-        g = med("go", "load", c, "server_us_per_req")
-        if (p != "" && g != "")
-            target_row("server CPU per request ≤ 0.70× Go net's, " lvl(c) " connections", \
-                sprintf("parrot %s µs, Go %s µs: %s%s", num(p), num(g), ratio(p / g), nz("parrot", "go", c)), \
-                (p <= 0.70 * g) ? 1 : 0)
-        else
-            target_row("server CPU per request ≤ 0.70× Go net's, " lvl(c) " connections", \
-                "not measured in this run", "")
-    }
+    cpu_rows("server CPU per request ≤ 0.70× Go net's", "parrot", "go", 0.70, "parrot %s µs, Go %s µs: %s%s")
     for (i = 1; i <= 3; i++) {
         c = L[i]
         p = med("parrot", "load", c, "server_us_per_req")
@@ -177,46 +183,28 @@ function targets(   i, c, p, g, best, bestname, bestkey, j, v, r, pp) {
             v = med(C[j], "load", c, "server_us_per_req")
             if (v != "" && (best == "" || v < best)) { best = v; bestname = name[C[j]]; bestkey = C[j] }
         }
-        if (p != "" && best != "")
-            target_row("server CPU per request ≤ the best C peer's, " lvl(c) " connections", \
-                sprintf("parrot %s µs, best C peer %s %s µs%s", num(p), bestname, num(best), nz("parrot", bestkey, c)), \
-                (p <= best) ? 1 : 0)
-        else
-            target_row("server CPU per request ≤ the best C peer's, " lvl(c) " connections", \
-                "not measured in this run", "")
+        have = p != "" && best != ""
+        target_row("server CPU per request ≤ the best C peer's, " lvl(c) " connections", \
+            have ? sprintf("parrot %s µs, best C peer %s %s µs%s", num(p), bestname, num(best), nz("parrot", bestkey, c)) : "", \
+            have ? (p <= best) : "")
     }
     v = med("parrot", "load", 10000, "server_hwm_kb")
     r = med("parrot", "load", 10000, "server_rss_kb")
-    if (v != "")
-        target_row("RSS with 10,000 active clients ≤ 2 MB (judged on the peak)", \
-            sprintf("%s MB at the end, %s MB peak%s", num(r / 1024), num(v / 1024), nz("parrot", "", 10000)), (v <= 2048) ? 1 : 0)
-    else
-        target_row("RSS with 10,000 active clients ≤ 2 MB (judged on the peak)", "not measured in this run", "")
+    target_row("RSS with 10,000 active clients ≤ 2 MB (judged on the peak)", \
+        v != "" ? sprintf("%s MB at the end, %s MB peak%s", num(r / 1024), num(v / 1024), nz("parrot", "", 10000)) : "", \
+        v != "" ? (v <= 2048) : "")
     v = perconn("parrot")
-    if (v != "")
-        target_row("userspace memory per idle connection ≤ 64 bytes", \
-            sprintf("%s bytes (RSS with %s idle connections minus RSS with none, ÷ %s)", \
-                num(v), lvl(idle_conns), lvl(idle_conns)), (v <= 64 && idle_conns >= 10000) ? 1 : (idle_conns >= 10000 ? 0 : ""))
-    else
-        target_row("userspace memory per idle connection ≤ 64 bytes", "not measured in this run", "")
+    target_row("userspace memory per idle connection ≤ 64 bytes", \
+        v != "" ? sprintf("%s bytes (RSS with %s idle connections minus RSS with none, ÷ %s)", num(v), lvl(idle_conns), lvl(idle_conns)) : "", \
+        v != "" && idle_conns >= 10000 ? (v <= 64) : "")
     p = med("parrot", "load", 10000, "lat_p99_us")
     pp = med("parrot", "load", 10000, "lat_p50_us")
-    if (p != "" && pp > 0)
-        target_row("fairness at 10,000 connections: p99 ÷ p50 ≤ 1.3", \
-            sprintf("p99 %s ms ÷ p50 %s ms = %.2f%s", num(p / 1000), num(pp / 1000), p / pp, nz("parrot", "", 10000)), (p / pp <= 1.3) ? 1 : 0)
-    else
-        target_row("fairness at 10,000 connections: p99 ÷ p50 ≤ 1.3", "not measured in this run", "")
-    for (i = 1; i <= 3; i++) {
-        c = L[i]
-        p = med("parrot", "load", c, "server_us_per_req")
-        g = med("parrot-log", "load", c, "server_us_per_req")
-        if (p != "" && g != "")
-            target_row("logging every message to a file: ≤ 1.20× the CPU per request of -log off, " lvl(c) " connections", \
-                sprintf("%s µs vs %s µs: %s%s", num(g), num(p), ratio(g / p), nz("parrot", "parrot-log", c)), (g <= 1.20 * p) ? 1 : 0)
-        else
-            target_row("logging every message to a file: ≤ 1.20× the CPU per request of -log off, " lvl(c) " connections", \
-                "not measured in this run", "")
-    }
+    have = p != "" && pp > 0
+    target_row("fairness at 10,000 connections: p99 ÷ p50 ≤ 1.3", \
+        have ? sprintf("p99 %s ms ÷ p50 %s ms = %.2f%s", num(p / 1000), num(pp / 1000), p / pp, nz("parrot", "", 10000)) : "", \
+        have ? (p / pp <= 1.3) : "")
+    cpu_rows("logging every message to a file: ≤ 1.20× the CPU per request of -log off", \
+        "parrot-log", "parrot", 1.20, "%s µs vs %s µs: %s%s")
     if (idle_conns != "" && idle_conns < 10000)
         print "\nThe idle test ran with " lvl(idle_conns) " connections, not 10,000: its target is not judged."
     if (any_noisy)

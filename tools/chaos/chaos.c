@@ -107,11 +107,7 @@ static void parse_args(int argc, char **argv, struct config *cfg) {
         "storms on top, and checks every byte that comes back. Durations are Go's: 500ms,\n"
         "10s, 5m. Exit status: 0 every byte came back in order, 1 a failure (the report\n"
         "says which), 2 bad usage.\n";
-    flag_set fs = {.program = argc > 0 && argv[0] ? argv[0] : progname,
-                   .flags = flags,
-                   .count = sizeof flags / sizeof flags[0],
-                   .about = about,
-                   .out = stderr};
+    flag_set fs = cli_flags(progname, flags, sizeof flags / sizeof flags[0], about, argv);
     cli_parse(&fs, argc, argv, &cfg->host);
     if (!flag_given(&fs,
                     "seed")) { /* different every run, and printed, so that it can be repeated */

@@ -19,6 +19,16 @@ _Noreturn void cli_fail(const flag_set *fs, const char *fmt, ...) {
     exit(EXIT_USAGE);
 }
 
+flag_set cli_flags(const char *name, flag *flags, size_t count, const char *about,
+                   char *const argv[]) {
+    flag_set fs = {.program = argv[0] ? argv[0] : name,
+                   .flags = flags,
+                   .count = count,
+                   .about = about,
+                   .out = stderr};
+    return fs;
+}
+
 void cli_parse(flag_set *fs, int argc, char *const argv[], const char *const *host) {
     int rest;
     switch (flag_parse(fs, argc, argv, &rest)) {

@@ -26,6 +26,12 @@
  * needs, and which keeps every deadline far from overflowing the clocks' arithmetic. */
 #define CLI_MAX_DURATION (365LL * 24 * 3600 * 1000000000)
 
+/* The flag set of a tool's table: flags (count rows, sorted by name), about under the usage's
+ * first line, the program named as it was run (argv[0], or name where there is none), errors
+ * and the usage on stderr, where Go's flag.CommandLine prints them. */
+flag_set cli_flags(const char *name, flag *flags, size_t count, const char *about,
+                   char *const argv[]);
+
 /* Read argv[1..argc-1] into the table of fs. Returns only if the tool is to run; exits 0 after
  * -h or -help, and 2 after a mistake, an argument left after the flags, or an empty -host
  * (host: where CLI_HOST_FLAG puts its value). */

@@ -10,6 +10,8 @@
 # If $(CC) preprocesses <sys/event.h> (macOS, the BSDs, a cross compiler for them) every
 # KQUEUE_* variable is empty and the program uses the kernel's kqueue. Otherwise they point at
 # this directory. KQUEUE_LAYER=yes or KQUEUE_LAYER=no on the command line forces the choice.
+# In Parrot, the workshop steps include this file; every other Makefile includes mk/platform.mk,
+# which includes it.
 
 # Where this file lives, when the includer did not say.
 KQUEUE_LINUX ?= $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))

@@ -1,0 +1,91 @@
+/*
+ * test_flags.c - flags (step 07), as Go's flag package reads them;
+ * before it, the port is a plain argument and a flag is refused.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "steps_support.h"
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static void expect_start(const char *const *args) {
+    h_opts o = {.args = args};
+    h_server *s = h_start_opts(h_bin(), &o);
+    int c = h_connect(s->port);
+    h_echo(c, "flag ok");
+    close(c);
+    h_kill(s);
+}
+
+#define USAGE_07 "  -port int\n    \tport to listen on, 0 picks a free one (default 1512)\n"
+
+/* Run with args, expect exit code and (07) a first line plus the usage. */
+static void expect_refusal(const char *const *args, int code, const char *first_line) {
+    char out[256], err[2048];
+    int got = h_run(h_bin(), args, out, sizeof out, err, sizeof err, 0);
+    cr_assert(eq(int, got, code), "%s: exit code; stderr:\n%s", args[0], err);
+    cr_assert(eq(str, out, ""), "nothing on stdout");
+    if (first_line) {
+        char want[512];
+        snprintf(want, sizeof want, "%s\nUsage of %s:\n" USAGE_07, first_line, h_bin());
+        cr_assert(eq(str, err, want));
+    } else {
+        cr_assert(ne(ptr, strstr(err, "usage: parrot [port]"), NULL), "stderr: %s", err);
+    }
+}
+
+Test(flags, forms, .timeout = 30) {
+    if (step()->flags) {
+        expect_start((const char *const[]){"-port", "0", NULL});
+        expect_start((const char *const[]){"-port=0", NULL});
+        expect_start((const char *const[]){"--port", "0", NULL});
+        expect_start((const char *const[]){"--port=0", NULL});
+    } else {
+        /* Steps 01-06 take the port as a plain argument and know no flags. */
+        expect_start((const char *const[]){"0", NULL});
+        expect_refusal((const char *const[]){"-port", "0", NULL}, 2, NULL);
+        expect_refusal((const char *const[]){"--port=0", NULL}, 2, NULL);
+    }
+}
+
+Test(flags, help, .timeout = 20) {
+    if (step()->flags) {
+        const char *forms[] = {"-h", "-help", "--help", "--h"};
+        for (int i = 0; i < 4; i++) {
+            char out[256], err[1024], want[512];
+            const char *args[] = {forms[i], NULL};
+            cr_assert(eq(int, h_run(h_bin(), args, out, sizeof out, err, sizeof err, 0), 0),
+                      "%s exits 0", forms[i]);
+            snprintf(want, sizeof want, "Usage of %s:\n" USAGE_07, h_bin());
+            cr_assert(eq(str, err, want), "%s", forms[i]);
+            cr_assert(eq(str, out, ""));
+        }
+    } else {
+        expect_refusal((const char *const[]){"-h", NULL}, 2, NULL);
+    }
+}
+
+Test(flags, errors_go_style, .timeout = 20) {
+    if (step()->flags) {
+        expect_refusal((const char *const[]){"-x", NULL}, 2, "flag provided but not defined: -x");
+        expect_refusal((const char *const[]){"--verbose=1", NULL}, 2,
+                       "flag provided but not defined: -verbose");
+        expect_refusal((const char *const[]){"-port", "abc", NULL}, 2,
+                       "invalid value \"abc\" for flag -port: parse error");
+        expect_refusal((const char *const[]){"-port=", NULL}, 2,
+                       "invalid value \"\" for flag -port: parse error");
+        expect_refusal((const char *const[]){"-port=70000", NULL}, 2,
+                       "invalid value \"70000\" for flag -port: value out of range");
+        expect_refusal((const char *const[]){"-port", NULL}, 2, "flag needs an argument: -port");
+        expect_refusal((const char *const[]){"1512", NULL}, 2, "unexpected argument: 1512");
+    } else {
+        expect_refusal((const char *const[]){"abc", NULL}, 2, NULL);
+        expect_refusal((const char *const[]){"70000", NULL}, 2, NULL);
+        expect_refusal((const char *const[]){"1", "2", NULL}, 2, NULL);
+    }
+}
