@@ -115,7 +115,7 @@ function lvl(c) { return commas(c) }
 
 # --- sections ------------------------------------------------------------------------------
 
-function header(   s, list) {
+function header(   s, list, names, n, i, j) {
     if (m["quick"] == 1) {
         print "> **QUICK run: a smoke test of the tooling, not a measurement.** One short"
         print "> repetition per cell; do not quote these numbers."
@@ -133,8 +133,12 @@ function header(   s, list) {
     printf "Compilers and runtimes: %s; %s; %s; Node.js %s; libuv %s; libevent %s.  \n", \
         m["gcc"], m["clang"], m["go"], m["node"], m["libuv"], m["libevent"]
     printf "Server under test: `%s`.\n", m["parrot"]
+    # In name order: "for (s in skip)" visits keys in an order each awk chooses for itself.
+    n = 0
+    for (s in skip) names[++n] = s
+    for (i = 2; i <= n; i++) { s = names[i]; for (j = i - 1; j >= 1 && names[j] > s; j--) names[j + 1] = names[j]; names[j + 1] = s }
     list = ""
-    for (s in skip) list = list (list == "" ? "" : "; ") s ": " skip[s]
+    for (i = 1; i <= n; i++) list = list (list == "" ? "" : "; ") names[i] ": " skip[names[i]]
     if (list != "") printf "\nNot measured: %s.\n", list
     print ""
 }
@@ -143,7 +147,8 @@ function header(   s, list) {
 # (missed) or "" (not judged).
 function target_row(what, figure, ok) {
     if (figure == "") figure = "not measured in this run"
-    printf "| %s | %s | %s |\n", what, figure, ok == "" ? "not measured" : ok ? "**met**" : "**missed**"
+    # The ternary in parentheses: BWK awk (macOS's /usr/bin/awk) does not parse it bare in printf.
+    printf "| %s | %s | %s |\n", what, figure, (ok == "" ? "not measured" : ok ? "**met**" : "**missed**")
 }
 
 # " ‡" when a cell the figure comes from was noisy.
@@ -306,7 +311,7 @@ function idle_table(   j, s, v) {
         }
         v = perconn(s)
         printf "| %s | %s | %s | %s |\n", name[s], cell(s, "idle", idle_conns, "server_rss0_kb", "mb"),
-            cell(s, "idle", idle_conns, "server_rss_kb", "mb"), v == "" ? "n/a" : commas(v)
+            cell(s, "idle", idle_conns, "server_rss_kb", "mb"), (v == "" ? "n/a" : commas(v))
     }
     print ""
 }
