@@ -38,7 +38,7 @@ BACKEND     ?=
 
 .PHONY: all steps final test test-kqueue test-trace test-steps test-final test-bench test-deps install \
         uninstall bench bench-deps check-macos fuzz fuzz-short chaos soak memcheck \
-        format format-check lint clean help flags \
+        format format-check lint pictures clean help flags \
         $(addprefix step-,$(STEP_NUMS)) $(addprefix diff-,$(STEP_NUMS))
 
 all: steps final ## build every step and the final server
@@ -166,6 +166,21 @@ lint: format-check ## format check, cppcheck, clang-tidy and mandoc on the man p
 	@# manuals this machine happens to have installed, not what is wrong with the page.
 	@command -v mandoc >/dev/null || { echo "lint: mandoc is missing (Debian: apt-get install mandoc)"; exit 1; }
 	@mandoc -Tlint -Wwarning man/parrot.1 && echo "mandoc: clean"
+
+# --- pictures -----------------------------------------------------------------
+# docs/pictures/NAME.svg is drawn by Graphviz's dot from NAME.dot. The .svg files are committed,
+# so that a reader needs nothing installed; this redraws every one (a second's work, and a fresh
+# checkout's timestamps cannot tell which is older than its source), each through a temporary
+# file, so that a source dot refuses never leaves half a picture behind.
+PICTURE_SOURCES = $(sort $(wildcard docs/pictures/*.dot))
+
+pictures: ## redraw docs/pictures/*.svg from their .dot sources (Graphviz: apt-get install graphviz)
+	@command -v dot >/dev/null 2>&1 || { echo "pictures: dot is missing (Debian: apt-get install graphviz; macOS: brew install graphviz)"; exit 1; }
+	@for f in $(PICTURE_SOURCES); do \
+	    svg=$${f%.dot}.svg; \
+	    dot -Tsvg -o "$$svg.tmp" "$$f" && mv "$$svg.tmp" "$$svg" || { rm -f "$$svg.tmp"; exit 1; }; \
+	    echo "pictures: $$svg"; \
+	done
 
 # --- installing ---------------------------------------------------------------
 PREFIX ?= /usr/local
