@@ -15,6 +15,7 @@
 # tools/kqueue-trace/ to the same variables: the program then prints every change it sends to
 # kevent() and every event it gets back when PARROT_TRACE=1 is in its environment, and costs
 # one comparison per kevent() call when it is not. Its README says more.
+#
 # In Parrot, the workshop steps include this file; every other Makefile includes mk/platform.mk,
 # which includes it.
 
