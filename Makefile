@@ -29,6 +29,11 @@ endif
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 
+# PARROT_TRACE=1 makes a program built with the kqueue microscope (tools/kqueue-trace) print
+# every kevent() on stderr, which the suites compare exactly: keep it from every recipe here.
+# (tests/trace sets it itself where it wants it.)
+unexport PARROT_TRACE
+
 STEP_DIRS   := $(sort $(patsubst %/,%,$(dir $(wildcard steps/[0-9][0-9]-*/Makefile))))
 STEP_NUMS   := $(foreach d,$(STEP_DIRS),$(firstword $(subst -, ,$(notdir $(d)))))
 # Suites run in this order; a suite whose directory has no Makefile yet is left out.
