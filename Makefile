@@ -29,16 +29,21 @@ endif
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 endif
 
+# PARROT_TRACE=1 makes a program built with the kqueue microscope (tools/kqueue-trace) print
+# every kevent() on stderr, which the suites compare exactly: keep it from every recipe here.
+# (tests/trace sets it itself where it wants it.)
+unexport PARROT_TRACE
+
 STEP_DIRS   := $(sort $(patsubst %/,%,$(dir $(wildcard steps/[0-9][0-9]-*/Makefile))))
 STEP_NUMS   := $(foreach d,$(STEP_DIRS),$(firstword $(subst -, ,$(notdir $(d)))))
 # Suites run in this order; a suite whose directory has no Makefile yet is left out.
-TEST_SUITES := $(foreach s,kqueue steps final bench install,$(if $(wildcard tests/$(s)/Makefile),$(s)))
+TEST_SUITES := $(foreach s,kqueue trace steps final bench install,$(if $(wildcard tests/$(s)/Makefile),$(s)))
 SUB         := --no-print-directory CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)"
 BACKEND     ?=
 
-.PHONY: all steps final test test-kqueue test-steps test-final test-bench test-deps install uninstall \
-        bench bench-deps check-macos fuzz fuzz-short chaos soak memcheck \
-        format format-check lint clean help flags \
+.PHONY: all steps final test test-kqueue test-trace test-steps test-final test-bench test-deps install \
+        uninstall bench bench-deps check-macos fuzz fuzz-short chaos soak memcheck \
+        format format-check lint pictures clean help flags \
         $(addprefix step-,$(STEP_NUMS)) $(addprefix diff-,$(STEP_NUMS))
 
 all: steps final ## build every step and the final server
@@ -78,6 +83,9 @@ test: test-deps flags ## build every stage and run every test suite (SANITIZE=1:
 
 test-kqueue: test-deps flags ## the kqueue conformance suite (against the Linux layer here)
 	@$(MAKE) $(SUB) -C tests/kqueue check
+
+test-trace: test-deps flags ## the kqueue microscope's test: what PARROT_TRACE=1 prints (tools/kqueue-trace)
+	@$(MAKE) $(SUB) -C tests/trace check
 
 test-steps: test-deps steps ## the workshop suite, run against every step
 	@$(MAKE) $(SUB) -C tests/steps check
@@ -140,16 +148,20 @@ format-check: ## fail if any C file is not clang-formatted
 # layer, the layer is checked too, and its <sys/event.h> is the one seen;
 # parrot-bench's poller.c is checked with the native backend.
 TIDY_LAYER := $(filter yes,$(KQUEUE_LAYER))
-TIDY_FILES  = $(wildcard final/src/*.c steps/*/main.c tools/bench/*.c tools/chaos/*.c tools/common/*.c) \
+TIDY_FILES  = $(wildcard final/src/*.c steps/*/main.c tools/bench/*.c tools/chaos/*.c tools/common/*.c \
+                        tools/kqueue-trace/*.c) \
               $(if $(TIDY_LAYER),tools/kqueue-linux/kqueue.c)
 TIDY_FLAGS  = -std=c11 -I tools/common -I final/src -DPOLLER_$(NATIVE_BACKEND) \
               $(if $(TIDY_LAYER),-I tools/kqueue-linux/include)
 
 # varFuncNullUB: POSIX defines NULL as (void *)0, so NULL ends a variadic
-# argument list safely (execl does the same).
+# argument list safely (execl does the same). toomanyconfigs: a note, not a
+# finding; tools/kqueue-trace/kqtrace.c has a table row under #ifdef for each
+# flag a system may lack, and cppcheck says it checks only 12 of the combinations.
 lint: format-check ## format check, cppcheck, clang-tidy and mandoc on the man page
 	@cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
 	    --library=tests/criterion.cfg --suppress=missingIncludeSystem --suppress=varFuncNullUB \
+	    --suppress=toomanyconfigs \
 	    --inline-suppr -I tests/support -I tools/common -I final/src -I tools/kqueue-linux/include \
 	    $(filter %.c,$(C_FILES)) && echo "cppcheck: clean"
 	@printf '%s\n' $(TIDY_FILES) | xargs -n 1 -P 2 sh -c \
@@ -159,6 +171,21 @@ lint: format-check ## format check, cppcheck, clang-tidy and mandoc on the man p
 	@# manuals this machine happens to have installed, not what is wrong with the page.
 	@command -v mandoc >/dev/null || { echo "lint: mandoc is missing (Debian: apt-get install mandoc)"; exit 1; }
 	@mandoc -Tlint -Wwarning man/parrot.1 && echo "mandoc: clean"
+
+# --- pictures -----------------------------------------------------------------
+# docs/pictures/NAME.svg is drawn by Graphviz's dot from NAME.dot. The .svg files are committed,
+# so that a reader needs nothing installed; this redraws every one (a second's work, and a fresh
+# checkout's timestamps cannot tell which is older than its source), each through a temporary
+# file, so that a source dot refuses never leaves half a picture behind.
+PICTURE_SOURCES = $(sort $(wildcard docs/pictures/*.dot))
+
+pictures: ## redraw docs/pictures/*.svg from their .dot sources (Graphviz: apt-get install graphviz)
+	@command -v dot >/dev/null 2>&1 || { echo "pictures: dot is missing (Debian: apt-get install graphviz; macOS: brew install graphviz)"; exit 1; }
+	@for f in $(PICTURE_SOURCES); do \
+	    svg=$${f%.dot}.svg; \
+	    dot -Tsvg -o "$$svg.tmp" "$$f" && mv "$$svg.tmp" "$$svg" || { rm -f "$$svg.tmp"; exit 1; }; \
+	    echo "pictures: $$svg"; \
+	done
 
 # --- installing ---------------------------------------------------------------
 PREFIX ?= /usr/local

@@ -21,6 +21,10 @@
  * README.md.
  */
 #define _GNU_SOURCE
+/* A program built with tools/kqueue-trace reads its kqtrace.h before every file, this one too,
+ * and that header renames kevent() calls to the tracer's function. This file defines the real
+ * kevent(), which the tracer calls: it keeps the name. */
+#undef kevent
 #include <sys/event.h>
 
 #include <errno.h>

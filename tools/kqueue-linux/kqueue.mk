@@ -10,6 +10,12 @@
 # If $(CC) preprocesses <sys/event.h> (macOS, the BSDs, a cross compiler for them) every
 # KQUEUE_* variable is empty and the program uses the kernel's kqueue. Otherwise they point at
 # this directory. KQUEUE_LAYER=yes or KQUEUE_LAYER=no on the command line forces the choice.
+#
+# KQUEUE_TRACE := yes, set before the include, adds the kqueue microscope of
+# tools/kqueue-trace/ to the same variables: the program then prints every change it sends to
+# kevent() and every event it gets back when PARROT_TRACE=1 is in its environment, and costs
+# one comparison per kevent() call when it is not. Its README says more.
+#
 # In Parrot, the workshop steps include this file; every other Makefile includes mk/platform.mk,
 # which includes it.
 
@@ -37,4 +43,10 @@ KQUEUE_CFLAGS :=
 KQUEUE_SRCS :=
 KQUEUE_DEPS :=
 KQUEUE_LDFLAGS :=
+endif
+
+# The microscope, for the kernel's kqueue and the layer alike. $(dir ...) of
+# ../../tools/kqueue-linux is ../../tools/: the two directories are neighbours.
+ifeq ($(strip $(KQUEUE_TRACE)),yes)
+include $(dir $(KQUEUE_LINUX))kqueue-trace/trace.mk
 endif
