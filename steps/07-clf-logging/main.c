@@ -1,19 +1,18 @@
 #define _POSIX_C_SOURCE 200809L
 /*
- * Parrot, step 07: flags, and a clean stop.
+ * Parrot, step 07: a log line for every message.
  *
- * The port is now a flag, parsed the way Go's flag package does it (the
- * original Parrot was a Go program): -port 1512, -port=1512, --port 1512,
- * -h. SIGINT (Ctrl-C) and SIGTERM arrive through the kqueue like any other
- * event: the server stops accepting, sends every client the bytes it still
- * owes it (for up to a few seconds), closes everything and exits 0.
+ * Each time a client's read() returns data, the server writes one line to
+ * stdout in the style of the Common Log Format that web servers use: who
+ * (address and port, noted at accept), when, what (escaped, so no message
+ * can break or forge a line) and how many bytes. Lines are collected while
+ * handling one batch of events and written with one write() at its end.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,6 @@
 #define MAX_EVENTS   64                  /* events taken from the kernel per kevent() call */
 #define BUF_SIZE     (64 * 1024)         /* per client: bytes read, not yet echoed */
 #define HIGH_WATER   (BUF_SIZE / 2)      /* owing this much, stop reading from it */
-#define GRACE_MS     3000                /* after a signal: time to finish */
 #define LOG_CUT      256                 /* bytes of a message shown in its log line */
 #define LOG_LINE_MAX (4 * LOG_CUT + 128) /* a byte escapes to at most 4 characters */
 
@@ -38,20 +36,12 @@ struct conn {
     int eof;     /* the client has finished sending (read returned 0) */
     int reading; /* is its EVFILT_READ enabled? */
     int writing; /* is its EVFILT_WRITE enabled? */
-    int shut;    /* stopping: we sent our FIN (shutdown) */
     size_t len;  /* bytes in buf: read from the client, not yet written back */
     char buf[BUF_SIZE];
     /* "address:port" of the client, for the log */
     char peer[INET6_ADDRSTRLEN + 8];
-    struct conn *prev, *next; /* in the list of open clients */
     struct conn *next_closed; /* see close_conn() */
 };
-
-/* Every open client, so that stop() can reach them all. */
-static struct conn *conns;
-
-/* A signal came: accept no more, finish writing, then exit. */
-static int stopping;
 
 /* Clients closed during the current batch of events; freed after it. */
 static struct conn *closed;
@@ -71,64 +61,16 @@ static void die(const char *call) {
     exit(1);
 }
 
-static void usage(const char *prog) {
-    fprintf(stderr,
-            "Usage of %s:\n  -port int\n    \tport to listen on, 0 picks a free one (default %d)\n",
-            prog, DEFAULT_PORT);
-}
-
-/* A mistake on the command line: one line in Go's words, the usage, exit 2. */
-static void usage_error(const char *prog, const char *format, ...) {
-    va_list ap;
-    va_start(ap, format);
-    vfprintf(stderr, format, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    usage(prog);
-    exit(2);
-}
-
-static int is_flag(const char *name, size_t len, const char *flag) {
-    return strlen(flag) == len && strncmp(name, flag, len) == 0;
-}
-
-/* Flags as Go's flag package reads them: one or two dashes, the value
- * after "=" or in the next argument: -port 1512, -port=1512, --port 1512.
- * -h or -help prints the usage and exits 0. */
-static int parse_flags(int argc, char **argv) {
-    const char *prog = argv[0];
-    const char *value = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (arg[0] != '-' || arg[1] == '\0') usage_error(prog, "unexpected argument: %s", arg);
-        const char *name = arg[1] == '-' ? arg + 2 : arg + 1;
-        if (name[0] == '\0' || name[0] == '-' || name[0] == '=')
-            usage_error(prog, "bad flag syntax: %s", arg);
-        const char *equals = strchr(name, '=');
-        size_t len = equals != NULL ? (size_t)(equals - name) : strlen(name);
-
-        if (is_flag(name, len, "h") || is_flag(name, len, "help")) {
-            usage(prog);
-            exit(0);
-        }
-        if (!is_flag(name, len, "port"))
-            usage_error(prog, "flag provided but not defined: -%.*s", (int)len, name);
-        if (equals != NULL)
-            value = equals + 1;
-        else if (i + 1 < argc)
-            value = argv[++i];
-        else
-            usage_error(prog, "flag needs an argument: -port");
-    }
-    if (value == NULL) return DEFAULT_PORT;
-
+/* ./parrot [port]: the port is optional; 0 lets the kernel pick a free one. */
+static int parse_port(int argc, char **argv) {
+    if (argc == 1) return DEFAULT_PORT;
     char *end;
     errno = 0;
-    long port = strtol(value, &end, 10);
-    if (value[0] == '\0' || *end != '\0')
-        usage_error(prog, "invalid value \"%s\" for flag -port: parse error", value);
-    if (errno == ERANGE || port < 0 || port > 65535)
-        usage_error(prog, "invalid value \"%s\" for flag -port: value out of range", value);
+    long port = strtol(argv[1], &end, 10);
+    if (argc > 2 || argv[1][0] == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535) {
+        fprintf(stderr, "usage: parrot [port]   (port: 0..65535, default %d)\n", DEFAULT_PORT);
+        exit(2);
+    }
     return (int)port;
 }
 
@@ -295,11 +237,7 @@ static void accept_clients(int kq, int listener) {
             warn("kevent");
             close(client);
             free(c);
-            continue;
         }
-        c->next = conns; /* into the list of open clients */
-        if (conns != NULL) conns->prev = c;
-        conns = c;
     }
 }
 
@@ -337,36 +275,12 @@ static int flush(struct conn *c) {
     return 0;
 }
 
-/* Stopping: read what the client sends and drop it (see stop()). */
-static int drop_input(struct conn *c) {
-    char junk[4096];
-    ssize_t n = read(c->fd, junk, sizeof junk);
-    if (n == 0) c->eof = 1;
-    if (n == -1 && !would_block()) {
-        warn("read");
-        return -1;
-    }
-    return 0;
-}
-
-/* Stopping: once the client has every byte we owe it, shutdown() sends our
- * FIN after them, so it reads them all and then EOF. */
-static int send_fin(struct conn *c) {
-    if (c->len > 0 || c->shut) return 0;
-    c->shut = 1;
-    if (shutdown(c->fd, SHUT_WR) == -1) {
-        warn("shutdown");
-        return -1;
-    }
-    return 0;
-}
-
 /* Tell the kernel what we wait for next, given what c owes: read only while
  * it owes less than HIGH_WATER, wait for "writable" only while it owes
  * anything (a socket is writable almost always: watching it for nothing
  * would wake us for nothing). */
 static int update(int kq, struct conn *c) {
-    int want_read = !c->eof && (stopping || c->len < HIGH_WATER);
+    int want_read = !c->eof && c->len < HIGH_WATER;
     int want_write = c->len > 0;
     if (want_read != c->reading) {
         if (watch(kq, c->fd, EVFILT_READ, want_read ? EV_ENABLE : EV_DISABLE, c) == -1) return -1;
@@ -385,39 +299,11 @@ static int update(int kq, struct conn *c) {
 static void close_conn(int kq, int listener, struct conn *c) {
     close(c->fd); /* this also removes it from the kqueue */
     c->fd = -1;
-    if (c->prev != NULL)
-        c->prev->next = c->next; /* out of the list of open clients */
-    else
-        conns = c->next;
-    if (c->next != NULL) c->next->prev = c->prev;
     c->next_closed = closed;
     closed = c;
     /* A descriptor is free again: if accepting was paused for lack of
      * one, resume (enabling an enabled event is harmless). */
-    if (!stopping && watch(kq, listener, EVFILT_READ, EV_ENABLE, NULL) == -1) die("kevent");
-}
-
-/* SIGINT or SIGTERM. Close the listener: new clients are refused. Every
- * client gets what we owe it, then our FIN. What clients send from now on
- * is read and dropped: that is how we see a client close in its turn, and
- * it leaves no unread input, which would make close() send a reset (RST)
- * on Linux, destroying echoes still on their way. A client is closed when
- * it closes too; after GRACE_MS, all are. */
-static void stop(int kq, int listener) {
-    if (stopping) {
-        fprintf(stderr, "parrot: second signal: quitting without finishing\n");
-        exit(1);
-    }
-    fprintf(stderr, "parrot: stopping (a second signal quits at once)\n");
-    stopping = 1;
-    close(listener);
-    struct kevent timer;
-    EV_SET(&timer, 1, EVFILT_TIMER, EV_ADD | EV_ONESHOT, 0, GRACE_MS, NULL);
-    if (kevent(kq, &timer, 1, NULL, 0, NULL) == -1) die("kevent");
-    for (struct conn *c = conns, *next; c != NULL; c = next) {
-        next = c->next;
-        if (send_fin(c) == -1 || update(kq, c) == -1) close_conn(kq, listener, c);
-    }
+    if (watch(kq, listener, EVFILT_READ, EV_ENABLE, NULL) == -1) die("kevent");
 }
 
 static void free_closed(void) {
@@ -429,33 +315,22 @@ static void free_closed(void) {
 }
 
 int main(int argc, char **argv) {
-    int port = parse_flags(argc, argv);
+    int port = parse_port(argc, argv);
 
     /* Writing to a client that has gone away raises SIGPIPE, which kills
      * the process by default. Ignore it: write() then fails with EPIPE. */
     signal(SIGPIPE, SIG_IGN);
-    /* SIGINT and SIGTERM must not kill us either: we want to hear about
-     * them from kevent() (EVFILT_SIGNAL sees even ignored signals). */
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
-
-    /* The kqueue holds what we wait for. Watch the signals before
-     * listen_on() says we are listening: whoever reads that line may send
-     * one at once, and a signal that is ignored but not yet watched is
-     * lost. */
-    int kq = kqueue();
-    if (kq == -1) die("kqueue");
-    if (watch(kq, SIGINT, EVFILT_SIGNAL, EV_ADD, NULL) == -1) die("kevent");
-    if (watch(kq, SIGTERM, EVFILT_SIGNAL, EV_ADD, NULL) == -1) die("kevent");
 
     int listener = listen_on(port);
     set_nonblocking(listener);
 
-    /* A listening socket is "readable" when a client is waiting to be
-     * accepted. */
+    /* The kqueue holds what we wait for. A listening socket is "readable"
+     * when a client is waiting to be accepted. */
+    int kq = kqueue();
+    if (kq == -1) die("kqueue");
     if (watch(kq, listener, EVFILT_READ, EV_ADD, NULL) == -1) die("kevent");
 
-    while (!stopping || conns != NULL) {
+    for (;;) {
         /* Sleep until something we watch is ready; NULL means no timeout.
          * n events come back, one per ready (descriptor, filter). */
         struct kevent events[MAX_EVENTS];
@@ -465,27 +340,16 @@ int main(int argc, char **argv) {
             die("kevent");
         }
         for (int i = 0; i < n; i++) {
-            if (events[i].filter == EVFILT_SIGNAL) {
-                stop(kq, listener);
-                continue;
-            }
-            if (events[i].filter == EVFILT_TIMER) { /* GRACE_MS after stop() */
-                fprintf(stderr, "parrot: closing the clients that did not finish in time\n");
-                while (conns != NULL)
-                    close_conn(kq, listener, conns);
-                continue;
-            }
             struct conn *c = events[i].udata; /* NULL for the listener */
             if (c == NULL) {
-                if (!stopping) accept_clients(kq, listener);
+                accept_clients(kq, listener);
                 continue;
             }
             if (c->fd == -1) continue; /* closed earlier in this batch */
             /* Readable: take what fits. Then, whichever event it was, send
              * what we owe and tell the kernel what to wait for next. */
-            int failed = (events[i].filter == EVFILT_READ &&
-                          (stopping ? drop_input(c) : on_readable(c)) == -1) ||
-                         flush(c) == -1 || (stopping && send_fin(c) == -1) || update(kq, c) == -1;
+            int failed = (events[i].filter == EVFILT_READ && on_readable(c) == -1) ||
+                         flush(c) == -1 || update(kq, c) == -1;
             /* Done: it failed, or it hung up and has every byte it is owed.
              * (A hang-up shows as EV_EOF in events[i].flags, but data sent
              * before it may still wait: we read on until read() returns 0.) */
@@ -494,7 +358,4 @@ int main(int argc, char **argv) {
         free_closed();
         log_flush(); /* once per batch, not once per line */
     }
-    close(kq);
-    fprintf(stderr, "parrot: stopped\n");
-    return 0;
 }

@@ -1,14 +1,13 @@
 #define _POSIX_C_SOURCE 200809L
 /*
- * Parrot, step 06: a log line for every message.
+ * Parrot, step 06: never wait for a slow client.
  *
- * Each time a client's read() returns data, the server writes one line to
- * stdout in the style of the Common Log Format that web servers use: who
- * (address and port, noted at accept), when, what (escaped, so no message
- * can break or forge a line) and how many bytes. Lines are collected while
- * handling one batch of events and written with one write() at its end.
+ * write() on a non-blocking socket takes only what fits in the kernel's
+ * buffer; a client that reads slowly makes it short, or fail with EAGAIN.
+ * So each client gets its own buffer of bytes we owe it, and EVFILT_WRITE
+ * tells us when it can take more. A client that owes too much is not read
+ * from until it catches up, so memory stays bounded.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -20,15 +19,12 @@
 #include <sys/types.h> /* older BSDs want these two around <sys/event.h> */
 #include <sys/event.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_PORT 1512
-#define MAX_EVENTS   64                  /* events taken from the kernel per kevent() call */
-#define BUF_SIZE     (64 * 1024)         /* per client: bytes read, not yet echoed */
-#define HIGH_WATER   (BUF_SIZE / 2)      /* owing this much, stop reading from it */
-#define LOG_CUT      256                 /* bytes of a message shown in its log line */
-#define LOG_LINE_MAX (4 * LOG_CUT + 128) /* a byte escapes to at most 4 characters */
+#define MAX_EVENTS   64             /* events taken from the kernel per kevent() call */
+#define BUF_SIZE     (64 * 1024)    /* per client: bytes read, not yet echoed */
+#define HIGH_WATER   (BUF_SIZE / 2) /* owing this much, stop reading from it */
 
 /* One client. The kqueue gives this pointer back with every event (udata). */
 struct conn {
@@ -38,18 +34,11 @@ struct conn {
     int writing; /* is its EVFILT_WRITE enabled? */
     size_t len;  /* bytes in buf: read from the client, not yet written back */
     char buf[BUF_SIZE];
-    /* "address:port" of the client, for the log */
-    char peer[INET6_ADDRSTRLEN + 8];
     struct conn *next_closed; /* see close_conn() */
 };
 
 /* Clients closed during the current batch of events; freed after it. */
 static struct conn *closed;
-
-/* Log lines collected during the current batch, written at its end. */
-static char log_buf[64 * 1024];
-static size_t log_len;
-static int log_broken; /* writing to stdout failed: stop logging */
 
 /* Report a failed system call the same way everywhere: name and reason. */
 static void warn(const char *call) {
@@ -99,84 +88,6 @@ static int listen_on(int port) {
     return fd;
 }
 
-/* "203.0.113.7:50432", or "[2001:db8::7]:50432" for IPv6. */
-static void format_peer(const struct sockaddr_storage *addr, char *out, size_t size) {
-    char ip[INET6_ADDRSTRLEN] = "?";
-    if (addr->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)addr;
-        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-        snprintf(out, size, "[%s]:%d", ip, ntohs(a->sin6_port));
-    } else {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
-        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
-        snprintf(out, size, "%s:%d", ip, ntohs(a->sin_port));
-    }
-}
-
-/* Write the collected log lines to stdout, many lines per write(). stdout
- * stays blocking: if whoever reads our log is slow, the server waits for
- * it, but memory stays bounded. */
-static void log_flush(void) {
-    size_t done = 0;
-    while (done < log_len && !log_broken) {
-        ssize_t n = write(STDOUT_FILENO, log_buf + done, log_len - done);
-        if (n == -1 && errno == EINTR) continue;
-        if (n == -1) {
-            warn("write to stdout (logging stops)");
-            log_broken = 1;
-        } else {
-            done += (size_t)n;
-        }
-    }
-    log_len = 0;
-}
-
-/* Append byte b to a log line at p, escaped so that no message can put a
- * raw newline or quote into the log: printable ASCII as itself, quote and
- * backslash with a backslash, \n \r \t, anything else as \xNN. Returns the
- * new end of the line. */
-static char *escape_byte(char *p, unsigned char b) {
-    static const char special[] = "\"\\\n\r\t", letter[] = "\"\\nrt", hex[] = "0123456789abcdef";
-    for (int i = 0; special[i] != '\0'; i++) {
-        if (b == (unsigned char)special[i]) {
-            *p++ = '\\';
-            *p++ = letter[i];
-            return p;
-        }
-    }
-    if (b >= 0x20 && b < 0x7f) {
-        *p++ = (char)b;
-    } else {
-        *p++ = '\\';
-        *p++ = 'x';
-        *p++ = hex[b >> 4];
-        *p++ = hex[b & 0xf];
-    }
-    return p;
-}
-
-/* One line per chunk received, Common Log Format style:
- *   127.0.0.1:50432 - - [26/Nov/2026:23:12:15 +0000] "hello\n" 6
- * The two dashes are CLF's identity and user fields, which we do not know.
- * Only the first LOG_CUT bytes are shown; "..." marks a cut. */
-static void log_message(const struct conn *c, const char *msg, size_t len) {
-    if (log_broken) return;
-    if (sizeof log_buf - log_len < LOG_LINE_MAX) log_flush(); /* no room for one more line */
-
-    char stamp[64];
-    time_t now = time(NULL);
-    struct tm local;
-    localtime_r(&now, &local);
-    strftime(stamp, sizeof stamp, "%d/%b/%Y:%H:%M:%S %z", &local);
-
-    char *p = log_buf + log_len;
-    p += snprintf(p, LOG_LINE_MAX, "%s - - [%s] \"", c->peer, stamp);
-    for (size_t i = 0; i < len && i < LOG_CUT; i++)
-        p = escape_byte(p, (unsigned char)msg[i]);
-    p += snprintf(p, 32, "%s\" %zu\n", len > LOG_CUT ? "..." : "", len);
-    log_len = (size_t)(p - log_buf);
-}
-
 /* From now on, calls on fd return at once instead of waiting: with EAGAIN
  * (or its old name EWOULDBLOCK) when there is nothing to do yet. */
 static void set_nonblocking(int fd) {
@@ -203,9 +114,7 @@ static int watch(int kq, int fd, int filter, int flags, void *udata) {
  * just one: the others would cost a kevent() call each) and watch each. */
 static void accept_clients(int kq, int listener) {
     for (;;) {
-        struct sockaddr_storage addr; /* who is calling: for the log */
-        socklen_t addr_len = sizeof addr;
-        int client = accept(listener, (struct sockaddr *)&addr, &addr_len);
+        int client = accept(listener, NULL, NULL);
         if (client == -1) {
             if (errno == EMFILE || errno == ENFILE) {
                 /* Out of descriptors. On Linux and FreeBSD the waiting client
@@ -230,7 +139,6 @@ static void accept_clients(int kq, int listener) {
         }
         c->fd = client;
         c->reading = 1;
-        format_peer(&addr, c->peer, sizeof c->peer);
         /* Watch both directions; writing stays disabled until we owe something. */
         if (watch(kq, client, EVFILT_READ, EV_ADD, c) == -1 ||
             watch(kq, client, EVFILT_WRITE, EV_ADD | EV_DISABLE, c) == -1) {
@@ -246,7 +154,6 @@ static void accept_clients(int kq, int listener) {
 static int on_readable(struct conn *c) {
     ssize_t n = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
     if (n > 0) {
-        log_message(c, c->buf + c->len, (size_t)n);
         c->len += (size_t)n;
     } else if (n == 0) {
         c->eof = 1; /* it will send no more, but we may still owe it bytes */
@@ -356,6 +263,5 @@ int main(int argc, char **argv) {
             if (failed || (c->eof && c->len == 0)) close_conn(kq, listener, c);
         }
         free_closed();
-        log_flush(); /* once per batch, not once per line */
     }
 }
