@@ -61,7 +61,7 @@ h_server *start(void) {
     return start_nofile(0);
 }
 
-/* --- the log of steps 06 and 07 ---------------------------------------------- */
+/* --- the log of steps 07 and later ------------------------------------------- */
 
 /* The shape of one line; the parts are then compared exactly. */
 #define LOG_RE                                                                                     \

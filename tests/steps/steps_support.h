@@ -51,7 +51,7 @@ h_server *start_nofile(long nofile);
  * idle loopback echo (well under a millisecond) on a loaded machine. */
 #define SILENCE_MS 300
 
-/* --- the log of steps 06 and 07 ---------------------------------------------- */
+/* --- the log of steps 07 and later ------------------------------------------- */
 
 /* One line of the log, in parts: the client's port, the time stamp, the
  * message as quoted, the byte count. */
