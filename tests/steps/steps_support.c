@@ -18,14 +18,15 @@
 /* One row per step: clang-format would fold it. */
 /* clang-format off */
 static const struct caps table[] = {
-    /* step  multi nonblk sleeps wbuf  log  flags signals */
-    {"01",    0,    0,     1,    0,    0,   0,    0},
-    {"02",    0,    1,     0,    0,    0,   0,    0},
-    {"03",    0,    1,     1,    0,    0,   0,    0},
-    {"04",    1,    1,     1,    0,    0,   0,    0},
-    {"06",    1,    1,     1,    1,    0,   0,    0},
-    {"07",    1,    1,     1,    1,    1,   0,    0},
-    {"09",    1,    1,     1,    1,    1,   1,    1},
+    /* step  multi nonblk sleeps wbuf bounded halfcl log flags signals */
+    {"01",    0,    0,     1,    0,    1,      1,    0,   0,    0},
+    {"02",    0,    1,     0,    0,    1,      1,    0,   0,    0},
+    {"03",    0,    1,     1,    0,    1,      1,    0,   0,    0},
+    {"04",    1,    1,     1,    0,    1,      1,    0,   0,    0},
+    {"05",    1,    1,     1,    1,    0,      0,    0,   0,    0},
+    {"06",    1,    1,     1,    1,    1,      1,    0,   0,    0},
+    {"07",    1,    1,     1,    1,    1,      1,    1,   0,    0},
+    {"09",    1,    1,     1,    1,    1,      1,    1,   1,    1},
 };
 /* clang-format on */
 

@@ -29,6 +29,10 @@ struct caps {
     int nonblocking;      /* non-blocking sockets (02 polls them in a loop) */
     int sleeps_when_idle; /* uses no CPU while nobody talks (01 blocks, 03+ kevent) */
     int write_buffering;  /* a client that does not read cannot stall the others */
+    int bounded;          /* memory stays bounded while a client does not read (05 buffers
+                             all it sends; 01-04 stall instead, 06+ stop reading) */
+    int half_close;       /* a client that has finished sending still gets every byte
+                             of its echo (05 closes at its EOF and loses the rest) */
     int clf_log;          /* one log line per message on stdout */
     int flags;            /* -port and friends, Go style (else ./parrot [port]) */
     int signals;          /* SIGINT/SIGTERM: finish, exit 0 (else the signal kills it) */
