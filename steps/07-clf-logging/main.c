@@ -25,22 +25,23 @@
 
 #define DEFAULT_PORT 1512
 #define MAX_EVENTS   64                  /* events taken from the kernel per kevent() call */
-#define BUF_SIZE     (64 * 1024)         /* per client: bytes read, not yet echoed */
-#define HIGH_WATER   (BUF_SIZE / 2)      /* owing this much, stop reading from it */
+#define READ_SIZE    (16 * 1024)         /* bytes asked of each read() */
+#define HIGH_WATER   (32 * 1024)         /* owing this much, stop reading from it */
 #define LOG_CUT      256                 /* bytes of a message shown in its log line */
 #define LOG_LINE_MAX (4 * LOG_CUT + 128) /* a byte escapes to at most 4 characters */
 
 /* One client. The kqueue gives this pointer back with every event (udata). */
 struct conn {
-    int fd;      /* -1 once closed */
-    int eof;     /* the client has finished sending (read returned 0) */
-    int reading; /* is its EVFILT_READ enabled? */
-    int writing; /* is its EVFILT_WRITE enabled? */
-    size_t len;  /* bytes in buf: read from the client, not yet written back */
-    char buf[BUF_SIZE];
+    int fd;                   /* -1 once closed */
+    int eof;                  /* the client has finished sending (read returned 0) */
+    int reading;              /* is its EVFILT_READ enabled? */
+    int writing;              /* is its EVFILT_WRITE enabled? */
+    char *buf;                /* bytes read from the client, not yet written back */
+    size_t len;               /* how many there are */
+    size_t cap;               /* how many fit before buf must grow */
+    struct conn *next_closed; /* see close_conn() */
     /* "address:port" of the client, for the log */
     char peer[INET6_ADDRSTRLEN + 8];
-    struct conn *next_closed; /* see close_conn() */
 };
 
 /* Clients closed during the current batch of events; freed after it. */
@@ -241,10 +242,21 @@ static void accept_clients(int kq, int listener) {
     }
 }
 
-/* The client sent something: read it into c->buf, as much as fits.
- * Returns -1 if the connection failed. */
+/* The client sent something: read it onto the end of c->buf, which
+ * doubles when less than READ_SIZE is free. Returns -1 if the connection
+ * failed. */
 static int on_readable(struct conn *c) {
-    ssize_t n = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+    if (c->cap - c->len < READ_SIZE) {
+        size_t cap = c->cap == 0 ? READ_SIZE : 2 * c->cap;
+        char *buf = realloc(c->buf, cap);
+        if (buf == NULL) {
+            warn("realloc");
+            return -1;
+        }
+        c->buf = buf;
+        c->cap = cap;
+    }
+    ssize_t n = read(c->fd, c->buf + c->len, READ_SIZE);
     if (n > 0) {
         log_message(c, c->buf + c->len, (size_t)n);
         c->len += (size_t)n;
@@ -270,8 +282,8 @@ static int flush(struct conn *c) {
         }
         sent += (size_t)n;
     }
-    memmove(c->buf, c->buf + sent, c->len - sent);
     c->len -= sent;
+    if (c->len > 0) memmove(c->buf, c->buf + sent, c->len); /* the rest, to the front */
     return 0;
 }
 
@@ -310,8 +322,24 @@ static void free_closed(void) {
     while (closed != NULL) {
         struct conn *c = closed;
         closed = c->next_closed;
+        free(c->buf);
         free(c);
     }
+}
+
+/* One event for client c, in order: if it is readable, read; then,
+ * whichever event it was, send what we owe and tell the kernel what to
+ * wait for next. Returns -1 when the client is done: a call failed, or it
+ * hung up and has every byte it is owed. (A hang-up shows as EV_EOF in
+ * the event's flags, but data sent before it may still wait: we read on
+ * until read() returns 0.) */
+static int serve(int kq, struct conn *c, int filter) {
+    if (filter == EVFILT_READ) {
+        if (on_readable(c) == -1) return -1;
+    }
+    if (flush(c) == -1) return -1;
+    if (c->eof && c->len == 0) return -1;
+    return update(kq, c);
 }
 
 int main(int argc, char **argv) {
@@ -346,14 +374,7 @@ int main(int argc, char **argv) {
                 continue;
             }
             if (c->fd == -1) continue; /* closed earlier in this batch */
-            /* Readable: take what fits. Then, whichever event it was, send
-             * what we owe and tell the kernel what to wait for next. */
-            int failed = (events[i].filter == EVFILT_READ && on_readable(c) == -1) ||
-                         flush(c) == -1 || update(kq, c) == -1;
-            /* Done: it failed, or it hung up and has every byte it is owed.
-             * (A hang-up shows as EV_EOF in events[i].flags, but data sent
-             * before it may still wait: we read on until read() returns 0.) */
-            if (failed || (c->eof && c->len == 0)) close_conn(kq, listener, c);
+            if (serve(kq, c, events[i].filter) == -1) close_conn(kq, listener, c);
         }
         free_closed();
         log_flush(); /* once per batch, not once per line */
