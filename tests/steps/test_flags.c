@@ -1,6 +1,6 @@
 /*
- * test_flags.c - flags (step 07), as Go's flag package reads them;
- * before it, the port is a plain argument and a flag is refused.
+ * test_flags.c - flags (step 08 and later), as Go's flag package reads
+ * them; before 08 the port is a plain argument and a flag is refused.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -22,9 +22,9 @@ static void expect_start(const char *const *args) {
     h_kill(s);
 }
 
-#define USAGE_07 "  -port int\n    \tport to listen on, 0 picks a free one (default 1512)\n"
+#define USAGE "  -port int\n    \tport to listen on, 0 picks a free one (default 1512)\n"
 
-/* Run with args, expect exit code and (07) a first line plus the usage. */
+/* Run with args, expect exit code and (08+) a first line plus the usage. */
 static void expect_refusal(const char *const *args, int code, const char *first_line) {
     char out[256], err[2048];
     int got = h_run(h_bin(), args, out, sizeof out, err, sizeof err, 0);
@@ -32,7 +32,7 @@ static void expect_refusal(const char *const *args, int code, const char *first_
     cr_assert(eq(str, out, ""), "nothing on stdout");
     if (first_line) {
         char want[512];
-        snprintf(want, sizeof want, "%s\nUsage of %s:\n" USAGE_07, first_line, h_bin());
+        snprintf(want, sizeof want, "%s\nUsage of %s:\n" USAGE, first_line, h_bin());
         cr_assert(eq(str, err, want));
     } else {
         cr_assert(ne(ptr, strstr(err, "usage: parrot [port]"), NULL), "stderr: %s", err);
@@ -46,7 +46,7 @@ Test(flags, forms, .timeout = 30) {
         expect_start((const char *const[]){"--port", "0", NULL});
         expect_start((const char *const[]){"--port=0", NULL});
     } else {
-        /* Steps 01-06 take the port as a plain argument and know no flags. */
+        /* Steps 01-07 take the port as a plain argument and know no flags. */
         expect_start((const char *const[]){"0", NULL});
         expect_refusal((const char *const[]){"-port", "0", NULL}, 2, NULL);
         expect_refusal((const char *const[]){"--port=0", NULL}, 2, NULL);
@@ -61,7 +61,7 @@ Test(flags, help, .timeout = 20) {
             const char *args[] = {forms[i], NULL};
             cr_assert(eq(int, h_run(h_bin(), args, out, sizeof out, err, sizeof err, 0), 0),
                       "%s exits 0", forms[i]);
-            snprintf(want, sizeof want, "Usage of %s:\n" USAGE_07, h_bin());
+            snprintf(want, sizeof want, "Usage of %s:\n" USAGE, h_bin());
             cr_assert(eq(str, err, want), "%s", forms[i]);
             cr_assert(eq(str, out, ""));
         }
