@@ -83,6 +83,10 @@ Test(flags, errors_go_style, .timeout = 20) {
                        "invalid value \"70000\" for flag -port: value out of range");
         expect_refusal((const char *const[]){"-port", NULL}, 2, "flag needs an argument: -port");
         expect_refusal((const char *const[]){"1512", NULL}, 2, "unexpected argument: 1512");
+        /* Each value is checked as it comes, as Go does: a later good one
+         * does not excuse an earlier bad one. */
+        expect_refusal((const char *const[]){"-port", "abc", "-port", "0", NULL}, 2,
+                       "invalid value \"abc\" for flag -port: parse error");
     } else {
         expect_refusal((const char *const[]){"abc", NULL}, 2, NULL);
         expect_refusal((const char *const[]){"70000", NULL}, 2, NULL);
