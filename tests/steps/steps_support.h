@@ -36,6 +36,7 @@ struct caps {
     int clf_log;          /* one log line per message on stdout */
     int flags;            /* -port and friends, Go style (else ./parrot [port]) */
     int signals;          /* SIGINT/SIGTERM: finish, exit 0 (else the signal kills it) */
+    int idle_timeout;     /* -idle-timeout closes a client that stays silent */
 };
 
 /* The row of the step under test (PARROT_STEP); fails the test if there
@@ -47,9 +48,11 @@ const struct caps *step(void);
 /* The port argument in the step's own syntax: {"0"} or {"-port", "0"}. */
 const char *const *port_args(const char *port);
 
-/* The step on port 0; start_nofile with its open-files limit at nofile. */
+/* The step on port 0; start_nofile with its open-files limit at nofile;
+ * start_with with one more flag and its value (step 08 and later). */
 h_server *start(void);
 h_server *start_nofile(long nofile);
+h_server *start_with(const char *flag, const char *value);
 
 /* Milliseconds of silence that count as "not served". Long enough for an
  * idle loopback echo (well under a millisecond) on a loaded machine. */
