@@ -183,8 +183,10 @@ static int flush(struct conn *c) {
         }
         sent += (size_t)n;
     }
-    c->len -= sent;
-    if (c->len > 0) memmove(c->buf, c->buf + sent, c->len); /* the rest, to the front */
+    if (sent > 0) { /* keep the rest, at the front */
+        c->len -= sent;
+        memmove(c->buf, c->buf + sent, c->len);
+    }
     return 0;
 }
 
