@@ -452,11 +452,11 @@ static void free_closed(void) {
 }
 
 /* One event for client c, in order: if it is readable, read; then,
- * whichever event it was, send what we owe and tell the kernel what to
- * wait for next. Returns -1 when the client is done: a call failed, or it
- * hung up and has every byte it is owed. (A hang-up shows as EV_EOF in
- * the event's flags, but data sent before it may still wait: we read on
- * until read() returns 0.) */
+ * whichever event it was, send what we owe, our FIN once it is all sent
+ * if we are stopping, and tell the kernel what to wait for next. Returns
+ * -1 when the client is done: a call failed, or it hung up and has every
+ * byte it is owed. (A hang-up shows as EV_EOF in the event's flags, but
+ * data sent before it may still wait: we read on until read() returns 0.) */
 static int serve(int kq, struct conn *c, int filter) {
     if (filter == EVFILT_READ) {
         if (on_readable(c) == -1) return -1;
