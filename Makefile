@@ -60,7 +60,7 @@ flags:
 	fi
 
 # --- building ---------------------------------------------------------------
-steps: flags ## build all seven workshop steps
+steps: flags ## build every workshop step (steps/NN-*)
 	@for d in $(STEP_DIRS); do $(MAKE) $(SUB) -C $$d || exit 1; done
 
 $(addprefix step-,$(STEP_NUMS)): step-%: flags ## build one step: make step-04

@@ -2,11 +2,10 @@
 /*
  * Parrot, step 05: never wait for a slow client.
  *
- * write() on a non-blocking socket takes only what fits in the kernel's
- * buffer; a client that reads slowly makes it short, or fail with EAGAIN.
- * So each client gets its own buffer of bytes we owe it, and EVFILT_WRITE
- * tells us when it can take more. A client that owes too much is not read
- * from until it catches up, so memory stays bounded.
+ * write() on a non-blocking socket takes only what the kernel has room
+ * for. So each client gets a buffer of the bytes we owe it, and
+ * EVFILT_WRITE says when it can take more: nobody waits for anybody. Nothing
+ * limits that buffer yet: a client that never reads makes it grow and grow.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,18 +21,16 @@
 #include <unistd.h>
 
 #define DEFAULT_PORT 1512
-#define MAX_EVENTS   64             /* events taken from the kernel per kevent() call */
-#define BUF_SIZE     (64 * 1024)    /* per client: bytes read, not yet echoed */
-#define HIGH_WATER   (BUF_SIZE / 2) /* owing this much, stop reading from it */
+#define MAX_EVENTS   64          /* events taken from the kernel per kevent() call */
+#define READ_SIZE    (16 * 1024) /* bytes asked of each read() */
 
 /* One client. The kqueue gives this pointer back with every event (udata). */
 struct conn {
-    int fd;      /* -1 once closed */
-    int eof;     /* the client has finished sending (read returned 0) */
-    int reading; /* is its EVFILT_READ enabled? */
-    int writing; /* is its EVFILT_WRITE enabled? */
-    size_t len;  /* bytes in buf: read from the client, not yet written back */
-    char buf[BUF_SIZE];
+    int fd;                   /* -1 once closed */
+    int writing;              /* is its EVFILT_WRITE enabled? */
+    char *buf;                /* bytes read from the client, not yet written back */
+    size_t len;               /* how many there are */
+    size_t cap;               /* how many fit before buf must grow */
     struct conn *next_closed; /* see close_conn() */
 };
 
@@ -138,7 +135,6 @@ static void accept_clients(int kq, int listener) {
             continue;
         }
         c->fd = client;
-        c->reading = 1;
         /* Watch both directions; writing stays disabled until we owe something. */
         if (watch(kq, client, EVFILT_READ, EV_ADD, c) == -1 ||
             watch(kq, client, EVFILT_WRITE, EV_ADD | EV_DISABLE, c) == -1) {
@@ -149,18 +145,28 @@ static void accept_clients(int kq, int listener) {
     }
 }
 
-/* The client sent something: read it into c->buf, as much as fits.
- * Returns -1 if the connection failed. */
+/* The client sent something: read it onto the end of c->buf, which
+ * doubles when less than READ_SIZE is free. Returns -1 when the client is
+ * done (it hung up, or failed). */
 static int on_readable(struct conn *c) {
-    ssize_t n = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
-    if (n > 0) {
-        c->len += (size_t)n;
-    } else if (n == 0) {
-        c->eof = 1; /* it will send no more, but we may still owe it bytes */
-    } else if (!would_block()) {
+    if (c->cap - c->len < READ_SIZE) {
+        size_t cap = c->cap == 0 ? READ_SIZE : 2 * c->cap;
+        char *buf = realloc(c->buf, cap);
+        if (buf == NULL) {
+            warn("realloc");
+            return -1;
+        }
+        c->buf = buf;
+        c->cap = cap;
+    }
+    ssize_t n = read(c->fd, c->buf + c->len, READ_SIZE);
+    if (n == 0) return -1; /* hung up: closed at once, even if we still owe it bytes */
+    if (n == -1) {
+        if (would_block()) return 0; /* a false alarm: wait for the next event */
         warn("read");
         return -1;
     }
+    c->len += (size_t)n;
     return 0;
 }
 
@@ -177,22 +183,18 @@ static int flush(struct conn *c) {
         }
         sent += (size_t)n;
     }
-    memmove(c->buf, c->buf + sent, c->len - sent);
-    c->len -= sent;
+    if (sent > 0) { /* keep the rest, at the front */
+        c->len -= sent;
+        memmove(c->buf, c->buf + sent, c->len);
+    }
     return 0;
 }
 
-/* Tell the kernel what we wait for next, given what c owes: read only while
- * it owes less than HIGH_WATER, wait for "writable" only while it owes
- * anything (a socket is writable almost always: watching it for nothing
- * would wake us for nothing). */
+/* Tell the kernel what we wait for next, given what c owes: wait for
+ * "writable" only while it owes anything (a socket is writable almost
+ * always: watching it for nothing would wake us for nothing). */
 static int update(int kq, struct conn *c) {
-    int want_read = !c->eof && c->len < HIGH_WATER;
     int want_write = c->len > 0;
-    if (want_read != c->reading) {
-        if (watch(kq, c->fd, EVFILT_READ, want_read ? EV_ENABLE : EV_DISABLE, c) == -1) return -1;
-        c->reading = want_read;
-    }
     if (want_write != c->writing) {
         if (watch(kq, c->fd, EVFILT_WRITE, want_write ? EV_ENABLE : EV_DISABLE, c) == -1) return -1;
         c->writing = want_write;
@@ -217,8 +219,22 @@ static void free_closed(void) {
     while (closed != NULL) {
         struct conn *c = closed;
         closed = c->next_closed;
+        free(c->buf);
         free(c);
     }
+}
+
+/* One event for client c, in order: if it is readable, read; then,
+ * whichever event it was, send what we owe and tell the kernel what to
+ * wait for next. Returns -1 when the client is done: it hung up, or a
+ * call failed. (A hang-up shows as EV_EOF in the event's flags, but data
+ * sent before it may still wait: we read on until read() returns 0.) */
+static int serve(int kq, struct conn *c, int filter) {
+    if (filter == EVFILT_READ) {
+        if (on_readable(c) == -1) return -1;
+    }
+    if (flush(c) == -1) return -1;
+    return update(kq, c);
 }
 
 int main(int argc, char **argv) {
@@ -253,14 +269,7 @@ int main(int argc, char **argv) {
                 continue;
             }
             if (c->fd == -1) continue; /* closed earlier in this batch */
-            /* Readable: take what fits. Then, whichever event it was, send
-             * what we owe and tell the kernel what to wait for next. */
-            int failed = (events[i].filter == EVFILT_READ && on_readable(c) == -1) ||
-                         flush(c) == -1 || update(kq, c) == -1;
-            /* Done: it failed, or it hung up and has every byte it is owed.
-             * (A hang-up shows as EV_EOF in events[i].flags, but data sent
-             * before it may still wait: we read on until read() returns 0.) */
-            if (failed || (c->eof && c->len == 0)) close_conn(kq, listener, c);
+            if (serve(kq, c, events[i].filter) == -1) close_conn(kq, listener, c);
         }
         free_closed();
     }

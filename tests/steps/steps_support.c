@@ -18,14 +18,17 @@
 /* One row per step: clang-format would fold it. */
 /* clang-format off */
 static const struct caps table[] = {
-    /* step  multi nonblk sleeps wbuf  log  flags signals */
-    {"01",    0,    0,     1,    0,    0,   0,    0},
-    {"02",    0,    1,     0,    0,    0,   0,    0},
-    {"03",    0,    1,     1,    0,    0,   0,    0},
-    {"04",    1,    1,     1,    0,    0,   0,    0},
-    {"05",    1,    1,     1,    1,    0,   0,    0},
-    {"06",    1,    1,     1,    1,    1,   0,    0},
-    {"07",    1,    1,     1,    1,    1,   1,    1},
+    /* step  multi nonblk sleeps wbuf bounded halfcl log flags signals idle */
+    {"01",    0,    0,     1,    0,    1,      1,    0,   0,    0,      0},
+    {"02",    0,    1,     0,    0,    1,      1,    0,   0,    0,      0},
+    {"03",    0,    1,     1,    0,    1,      1,    0,   0,    0,      0},
+    {"04",    1,    1,     1,    0,    1,      1,    0,   0,    0,      0},
+    {"05",    1,    1,     1,    1,    0,      0,    0,   0,    0,      0},
+    {"06",    1,    1,     1,    1,    1,      1,    0,   0,    0,      0},
+    {"07",    1,    1,     1,    1,    1,      1,    1,   0,    0,      0},
+    {"08",    1,    1,     1,    1,    1,      1,    1,   1,    0,      0},
+    {"09",    1,    1,     1,    1,    1,      1,    1,   1,    1,      0},
+    {"10",    1,    1,     1,    1,    1,      1,    1,   1,    1,      1},
 };
 /* clang-format on */
 
@@ -61,7 +64,14 @@ h_server *start(void) {
     return start_nofile(0);
 }
 
-/* --- the log of steps 06 and 07 ---------------------------------------------- */
+h_server *start_with(const char *flag, const char *value) {
+    cr_assert(step()->flags, "step %s takes no flags", step()->step);
+    const char *args[] = {"-port", "0", flag, value, NULL};
+    h_opts o = {.args = args};
+    return h_start_opts(h_bin(), &o);
+}
+
+/* --- the log of steps 07 and later ------------------------------------------- */
 
 /* The shape of one line; the parts are then compared exactly. */
 #define LOG_RE                                                                                     \

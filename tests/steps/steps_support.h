@@ -29,9 +29,14 @@ struct caps {
     int nonblocking;      /* non-blocking sockets (02 polls them in a loop) */
     int sleeps_when_idle; /* uses no CPU while nobody talks (01 blocks, 03+ kevent) */
     int write_buffering;  /* a client that does not read cannot stall the others */
+    int bounded;          /* memory stays bounded while a client does not read (05 buffers
+                             all it sends; 01-04 stall instead, 06+ stop reading) */
+    int half_close;       /* a client that has finished sending still gets every byte
+                             of its echo (05 closes at its EOF and loses the rest) */
     int clf_log;          /* one log line per message on stdout */
     int flags;            /* -port and friends, Go style (else ./parrot [port]) */
     int signals;          /* SIGINT/SIGTERM: finish, exit 0 (else the signal kills it) */
+    int idle_timeout;     /* -idle-timeout closes a client that stays silent */
 };
 
 /* The row of the step under test (PARROT_STEP); fails the test if there
@@ -43,15 +48,17 @@ const struct caps *step(void);
 /* The port argument in the step's own syntax: {"0"} or {"-port", "0"}. */
 const char *const *port_args(const char *port);
 
-/* The step on port 0; start_nofile with its open-files limit at nofile. */
+/* The step on port 0; start_nofile with its open-files limit at nofile;
+ * start_with with one more flag and its value (step 08 and later). */
 h_server *start(void);
 h_server *start_nofile(long nofile);
+h_server *start_with(const char *flag, const char *value);
 
 /* Milliseconds of silence that count as "not served". Long enough for an
  * idle loopback echo (well under a millisecond) on a loaded machine. */
 #define SILENCE_MS 300
 
-/* --- the log of steps 06 and 07 ---------------------------------------------- */
+/* --- the log of steps 07 and later ------------------------------------------- */
 
 /* One line of the log, in parts: the client's port, the time stamp, the
  * message as quoted, the byte count. */

@@ -1,6 +1,6 @@
 /*
  * test_cpu.c - CPU while idle: step 02 polls and burns a core; the
- * others sleep.
+ * others sleep, step 10 with an idle timeout armed too.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 Test(cpu, idle, .timeout = 60) {
-    h_server *s = start();
+    /* Step 10 with -idle-timeout: kevent() then sleeps with a timeout, for
+     * the client below, and must sleep as well as without one. */
+    h_server *s = step()->idle_timeout ? start_with("-idle-timeout", "1h") : start();
     int c = h_connect(s->port);
     h_echo(c, "then silence"); /* a connected client that says nothing */
     double resolution = h_cpu_resolution();

@@ -1,7 +1,7 @@
 /*
- * test_log.c - the access log (steps 06 and 07): one line per
+ * test_log.c - the access log (step 07 and later): one line per
  * message on stdout, in the lesson's format, escaped and cut after 256
- * bytes. Before step 06 stdout stays empty.
+ * bytes. Before step 07 stdout stays empty.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -50,7 +50,7 @@ static int stamp_between(const char *stamp, time_t from, time_t to) {
     return 0;
 }
 
-/* Send one message, wait for its echo and its log line (06+), and check
+/* Send one message, wait for its echo and its log line (07+), and check
  * the line exactly. */
 static void check_logged(h_server *s, int c, const unsigned char *msg, size_t len, int line_no) {
     time_t before = time(NULL);
@@ -72,11 +72,11 @@ static void check_logged(h_server *s, int c, const unsigned char *msg, size_t le
     cr_assert(stamp_between(l->stamp, before, after), "time stamp %s is not local now", l->stamp);
 }
 
-/* Before step 06 stdout stays empty: nothing there 100 ms after the echo. */
+/* Before step 07 stdout stays empty: nothing there 100 ms after the echo. */
 static void expect_no_log(h_server *s) {
     h_pause_ms(100);
     h_log_refresh(s);
-    cr_assert(eq(sz, s->out_len, 0), "no log before step 06; stdout: %s", s->out);
+    cr_assert(eq(sz, s->out_len, 0), "no log before step 07; stdout: %s", s->out);
 }
 
 Test(log, format_exact, .timeout = 20) {

@@ -1,7 +1,7 @@
 /*
- * test_signals.c - SIGTERM and SIGINT (step 07): stop accepting,
- * finish what is owed, exit 0. Before step 07 the default action
- * applies: the signal kills the server on the spot.
+ * test_signals.c - SIGTERM and SIGINT (step 09 and later): stop
+ * accepting, finish what is owed, exit 0. Before step 09 the default
+ * action applies: the signal kills the server on the spot.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -113,10 +113,10 @@ Test(signals, sigint, .timeout = 60) {
 
 /* A signal that comes the moment the server says it is listening (a
  * service manager may stop it as soon as it is up) is handled like any
- * other: the server must watch for its signals before it says so. A step
- * 07 that registered them after saying so lost a SIGTERM sent in between
- * (ignored, and not watched yet) and ran on. The harness sends SIGTERM as
- * soon as it sees the line; the race is run many times. Before 07 the
+ * other: the server must watch for its signals before it says so. An
+ * earlier version of the shutdown step registered them after saying so,
+ * and lost a SIGTERM sent in between (ignored, and not watched yet). The harness sends SIGTERM as
+ * soon as it sees the line; the race is run many times. Before 09 the
  * default action kills the server. */
 Test(signals, sigterm_the_moment_it_listens, .timeout = 60) {
     for (int i = 0; i < 50; i++) {

@@ -84,7 +84,7 @@ typedef struct h_opts {
 } h_opts;
 
 /* The binary under test, from the environment: PARROT_BIN (fails the test
- * if unset). PARROT_STEP ("01".."07") and PARROT_BACKEND ("epoll",
+ * if unset). PARROT_STEP ("01".."10") and PARROT_BACKEND ("epoll",
  * "kqueue") describe it where a suite needs to know; h_env returns NULL
  * when unset. */
 const char *h_bin(void);

@@ -512,8 +512,9 @@ void conn_event(struct conn *c, short revents) {
 /* A slow reader reads again. While its window was shut, the server's kernel probed it with
  * backoff (0.2 s, 0.4 s, ...), and the echo may wait for the next probe. So the stall clock
  * starts as long again as the pause lasted. (Pauses are kept to 3 s: after 20 s ones, some
- * connections waited more than 10 s for their next byte on Linux, with final/, step 05 and a
- * blocking thread-per-connection server alike: TCP's doing, not the servers'.) */
+ * connections waited more than 10 s for their next byte on Linux, with final/, the workshop's
+ * backpressure step and a blocking thread-per-connection server alike: TCP's doing, not the
+ * servers'.) */
 static void end_pause(struct conn *c) {
     int64_t paused = C.now_ms - c->pause_ms;
     C.n.paused_ms += (uint64_t)paused;

@@ -1,10 +1,8 @@
 #define _POSIX_C_SOURCE 200809L
 /*
- * Parrot, step 07: flags, and a clean stop.
+ * Parrot, step 09: a clean stop.
  *
- * The port is now a flag, parsed the way Go's flag package does it (the
- * original Parrot was a Go program): -port 1512, -port=1512, --port 1512,
- * -h. SIGINT (Ctrl-C) and SIGTERM arrive through the kqueue like any other
+ * SIGINT (Ctrl-C) and SIGTERM arrive through the kqueue like any other
  * event: the server stops accepting, sends every client the bytes it still
  * owes it (for up to a few seconds), closes everything and exits 0.
  */
@@ -26,29 +24,30 @@
 
 #define DEFAULT_PORT 1512
 #define MAX_EVENTS   64                  /* events taken from the kernel per kevent() call */
-#define BUF_SIZE     (64 * 1024)         /* per client: bytes read, not yet echoed */
-#define HIGH_WATER   (BUF_SIZE / 2)      /* owing this much, stop reading from it */
+#define READ_SIZE    (16 * 1024)         /* bytes asked of each read() */
+#define HIGH_WATER   (32 * 1024)         /* owing this much, stop reading from it */
 #define GRACE_MS     3000                /* after a signal: time to finish */
 #define LOG_CUT      256                 /* bytes of a message shown in its log line */
 #define LOG_LINE_MAX (4 * LOG_CUT + 128) /* a byte escapes to at most 4 characters */
 
 /* One client. The kqueue gives this pointer back with every event (udata). */
 struct conn {
-    int fd;      /* -1 once closed */
-    int eof;     /* the client has finished sending (read returned 0) */
-    int reading; /* is its EVFILT_READ enabled? */
-    int writing; /* is its EVFILT_WRITE enabled? */
-    int shut;    /* stopping: we sent our FIN (shutdown) */
-    size_t len;  /* bytes in buf: read from the client, not yet written back */
-    char buf[BUF_SIZE];
-    /* "address:port" of the client, for the log */
-    char peer[INET6_ADDRSTRLEN + 8];
+    int fd;                   /* -1 once closed */
+    int eof;                  /* the client has finished sending (read returned 0) */
+    int reading;              /* is its EVFILT_READ enabled? */
+    int writing;              /* is its EVFILT_WRITE enabled? */
+    int shut;                 /* stopping: we sent our FIN (shutdown) */
+    char *buf;                /* bytes read from the client, not yet written back */
+    size_t len;               /* how many there are */
+    size_t cap;               /* how many fit before buf must grow */
     struct conn *prev, *next; /* in the list of open clients */
     struct conn *next_closed; /* see close_conn() */
+    /* "address:port" of the client, for the log */
+    char peer[INET6_ADDRSTRLEN + 8];
 };
 
-/* Every open client, so that stop() can reach them all. */
-static struct conn *conns;
+/* Every open client, oldest first, so that stop() can reach them all. */
+static struct conn *first_conn, *last_conn;
 
 /* A signal came: accept no more, finish writing, then exit. */
 static int stopping;
@@ -73,7 +72,9 @@ static void die(const char *call) {
 
 static void usage(const char *prog) {
     fprintf(stderr,
-            "Usage of %s:\n  -port int\n    \tport to listen on, 0 picks a free one (default %d)\n",
+            "Usage of %s:\n"
+            "  -port int\n"
+            "    \tport to listen on, 0 picks a free one (default %d)\n",
             prog, DEFAULT_PORT);
 }
 
@@ -92,12 +93,25 @@ static int is_flag(const char *name, size_t len, const char *flag) {
     return strlen(flag) == len && strncmp(name, flag, len) == 0;
 }
 
+/* The value of -port: a whole number from 0 (the kernel picks a free port)
+ * to 65535. */
+static int parse_port(const char *prog, const char *value) {
+    char *end;
+    errno = 0;
+    long port = strtol(value, &end, 10);
+    if (value[0] == '\0' || *end != '\0')
+        usage_error(prog, "invalid value \"%s\" for flag -port: parse error", value);
+    if (errno == ERANGE || port < 0 || port > 65535)
+        usage_error(prog, "invalid value \"%s\" for flag -port: value out of range", value);
+    return (int)port;
+}
+
 /* Flags as Go's flag package reads them: one or two dashes, the value
  * after "=" or in the next argument: -port 1512, -port=1512, --port 1512.
- * -h or -help prints the usage and exits 0. */
+ * -h or -help prints the usage and exits 0. Returns the port. */
 static int parse_flags(int argc, char **argv) {
     const char *prog = argv[0];
-    const char *value = NULL;
+    int port = DEFAULT_PORT;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (arg[0] != '-' || arg[1] == '\0') usage_error(prog, "unexpected argument: %s", arg);
@@ -113,23 +127,12 @@ static int parse_flags(int argc, char **argv) {
         }
         if (!is_flag(name, len, "port"))
             usage_error(prog, "flag provided but not defined: -%.*s", (int)len, name);
-        if (equals != NULL)
-            value = equals + 1;
-        else if (i + 1 < argc)
-            value = argv[++i];
-        else
-            usage_error(prog, "flag needs an argument: -port");
+        if (equals == NULL && i + 1 == argc)
+            usage_error(prog, "flag needs an argument: -%.*s", (int)len, name);
+        const char *value = equals != NULL ? equals + 1 : argv[++i];
+        port = parse_port(prog, value);
     }
-    if (value == NULL) return DEFAULT_PORT;
-
-    char *end;
-    errno = 0;
-    long port = strtol(value, &end, 10);
-    if (value[0] == '\0' || *end != '\0')
-        usage_error(prog, "invalid value \"%s\" for flag -port: parse error", value);
-    if (errno == ERANGE || port < 0 || port > 65535)
-        usage_error(prog, "invalid value \"%s\" for flag -port: value out of range", value);
-    return (int)port;
+    return port;
 }
 
 /* Open a TCP socket that accepts connections on every IPv4 address. */
@@ -257,6 +260,29 @@ static int watch(int kq, int fd, int filter, int flags, void *udata) {
     return kevent(kq, &change, 1, NULL, 0, NULL);
 }
 
+/* Put c at the end of the list of open clients. */
+static void list_append(struct conn *c) {
+    c->prev = last_conn;
+    c->next = NULL;
+    if (last_conn != NULL)
+        last_conn->next = c;
+    else
+        first_conn = c;
+    last_conn = c;
+}
+
+/* Take c out of the list of open clients. */
+static void list_remove(struct conn *c) {
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        first_conn = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    else
+        last_conn = c->prev;
+}
+
 /* The listener is readable: take every client waiting in the backlog (not
  * just one: the others would cost a kevent() call each) and watch each. */
 static void accept_clients(int kq, int listener) {
@@ -297,17 +323,27 @@ static void accept_clients(int kq, int listener) {
             free(c);
             continue;
         }
-        c->next = conns; /* into the list of open clients */
-        if (conns != NULL) conns->prev = c;
-        conns = c;
+        list_append(c);
     }
 }
 
-/* The client sent something: read it into c->buf, as much as fits.
- * Returns -1 if the connection failed. */
+/* The client sent something: read it onto the end of c->buf, which
+ * doubles when less than READ_SIZE is free. Returns -1 if the connection
+ * failed. */
 static int on_readable(struct conn *c) {
-    ssize_t n = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+    if (c->cap - c->len < READ_SIZE) {
+        size_t cap = c->cap == 0 ? READ_SIZE : 2 * c->cap;
+        char *buf = realloc(c->buf, cap);
+        if (buf == NULL) {
+            warn("realloc");
+            return -1;
+        }
+        c->buf = buf;
+        c->cap = cap;
+    }
+    ssize_t n = read(c->fd, c->buf + c->len, READ_SIZE);
     if (n > 0) {
+        if (stopping) return 0; /* read, and dropped: see stop() */
         log_message(c, c->buf + c->len, (size_t)n);
         c->len += (size_t)n;
     } else if (n == 0) {
@@ -332,19 +368,9 @@ static int flush(struct conn *c) {
         }
         sent += (size_t)n;
     }
-    memmove(c->buf, c->buf + sent, c->len - sent);
-    c->len -= sent;
-    return 0;
-}
-
-/* Stopping: read what the client sends and drop it (see stop()). */
-static int drop_input(struct conn *c) {
-    char junk[4096];
-    ssize_t n = read(c->fd, junk, sizeof junk);
-    if (n == 0) c->eof = 1;
-    if (n == -1 && !would_block()) {
-        warn("read");
-        return -1;
+    if (sent > 0) { /* keep the rest, at the front */
+        c->len -= sent;
+        memmove(c->buf, c->buf + sent, c->len);
     }
     return 0;
 }
@@ -385,11 +411,7 @@ static int update(int kq, struct conn *c) {
 static void close_conn(int kq, int listener, struct conn *c) {
     close(c->fd); /* this also removes it from the kqueue */
     c->fd = -1;
-    if (c->prev != NULL)
-        c->prev->next = c->next; /* out of the list of open clients */
-    else
-        conns = c->next;
-    if (c->next != NULL) c->next->prev = c->prev;
+    list_remove(c);
     c->next_closed = closed;
     closed = c;
     /* A descriptor is free again: if accepting was paused for lack of
@@ -414,7 +436,7 @@ static void stop(int kq, int listener) {
     struct kevent timer;
     EV_SET(&timer, 1, EVFILT_TIMER, EV_ADD | EV_ONESHOT, 0, GRACE_MS, NULL);
     if (kevent(kq, &timer, 1, NULL, 0, NULL) == -1) die("kevent");
-    for (struct conn *c = conns, *next; c != NULL; c = next) {
+    for (struct conn *c = first_conn, *next; c != NULL; c = next) {
         next = c->next;
         if (send_fin(c) == -1 || update(kq, c) == -1) close_conn(kq, listener, c);
     }
@@ -424,8 +446,25 @@ static void free_closed(void) {
     while (closed != NULL) {
         struct conn *c = closed;
         closed = c->next_closed;
+        free(c->buf);
         free(c);
     }
+}
+
+/* One event for client c, in order: if it is readable, read; then,
+ * whichever event it was, send what we owe, our FIN once it is all sent
+ * if we are stopping, and tell the kernel what to wait for next. Returns
+ * -1 when the client is done: a call failed, or it hung up and has every
+ * byte it is owed. (A hang-up shows as EV_EOF in the event's flags, but
+ * data sent before it may still wait: we read on until read() returns 0.) */
+static int serve(int kq, struct conn *c, int filter) {
+    if (filter == EVFILT_READ) {
+        if (on_readable(c) == -1) return -1;
+    }
+    if (flush(c) == -1) return -1;
+    if (c->eof && c->len == 0) return -1;
+    if (stopping && send_fin(c) == -1) return -1;
+    return update(kq, c);
 }
 
 int main(int argc, char **argv) {
@@ -455,7 +494,7 @@ int main(int argc, char **argv) {
      * accepted. */
     if (watch(kq, listener, EVFILT_READ, EV_ADD, NULL) == -1) die("kevent");
 
-    while (!stopping || conns != NULL) {
+    while (!stopping || first_conn != NULL) {
         /* Sleep until something we watch is ready; NULL means no timeout.
          * n events come back, one per ready (descriptor, filter). */
         struct kevent events[MAX_EVENTS];
@@ -471,8 +510,8 @@ int main(int argc, char **argv) {
             }
             if (events[i].filter == EVFILT_TIMER) { /* GRACE_MS after stop() */
                 fprintf(stderr, "parrot: closing the clients that did not finish in time\n");
-                while (conns != NULL)
-                    close_conn(kq, listener, conns);
+                while (first_conn != NULL)
+                    close_conn(kq, listener, first_conn);
                 continue;
             }
             struct conn *c = events[i].udata; /* NULL for the listener */
@@ -481,15 +520,7 @@ int main(int argc, char **argv) {
                 continue;
             }
             if (c->fd == -1) continue; /* closed earlier in this batch */
-            /* Readable: take what fits. Then, whichever event it was, send
-             * what we owe and tell the kernel what to wait for next. */
-            int failed = (events[i].filter == EVFILT_READ &&
-                          (stopping ? drop_input(c) : on_readable(c)) == -1) ||
-                         flush(c) == -1 || (stopping && send_fin(c) == -1) || update(kq, c) == -1;
-            /* Done: it failed, or it hung up and has every byte it is owed.
-             * (A hang-up shows as EV_EOF in events[i].flags, but data sent
-             * before it may still wait: we read on until read() returns 0.) */
-            if (failed || (c->eof && c->len == 0)) close_conn(kq, listener, c);
+            if (serve(kq, c, events[i].filter) == -1) close_conn(kq, listener, c);
         }
         free_closed();
         log_flush(); /* once per batch, not once per line */

@@ -1,18 +1,18 @@
 #define _POSIX_C_SOURCE 200809L
 /*
- * Parrot, step 06: a log line for every message.
+ * Parrot, step 08: flags.
  *
- * Each time a client's read() returns data, the server writes one line to
- * stdout in the style of the Common Log Format that web servers use: who
- * (address and port, noted at accept), when, what (escaped, so no message
- * can break or forge a line) and how many bytes. Lines are collected while
- * handling one batch of events and written with one write() at its end.
+ * The port is now a flag, parsed the way Go's flag package does it (the
+ * original Parrot was a Go program): -port 1512, -port=1512, --port 1512,
+ * -h. A mistake on the command line gets Go's own words, the usage, and
+ * exit status 2. The server itself is step 07's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,22 +25,23 @@
 
 #define DEFAULT_PORT 1512
 #define MAX_EVENTS   64                  /* events taken from the kernel per kevent() call */
-#define BUF_SIZE     (64 * 1024)         /* per client: bytes read, not yet echoed */
-#define HIGH_WATER   (BUF_SIZE / 2)      /* owing this much, stop reading from it */
+#define READ_SIZE    (16 * 1024)         /* bytes asked of each read() */
+#define HIGH_WATER   (32 * 1024)         /* owing this much, stop reading from it */
 #define LOG_CUT      256                 /* bytes of a message shown in its log line */
 #define LOG_LINE_MAX (4 * LOG_CUT + 128) /* a byte escapes to at most 4 characters */
 
 /* One client. The kqueue gives this pointer back with every event (udata). */
 struct conn {
-    int fd;      /* -1 once closed */
-    int eof;     /* the client has finished sending (read returned 0) */
-    int reading; /* is its EVFILT_READ enabled? */
-    int writing; /* is its EVFILT_WRITE enabled? */
-    size_t len;  /* bytes in buf: read from the client, not yet written back */
-    char buf[BUF_SIZE];
+    int fd;                   /* -1 once closed */
+    int eof;                  /* the client has finished sending (read returned 0) */
+    int reading;              /* is its EVFILT_READ enabled? */
+    int writing;              /* is its EVFILT_WRITE enabled? */
+    char *buf;                /* bytes read from the client, not yet written back */
+    size_t len;               /* how many there are */
+    size_t cap;               /* how many fit before buf must grow */
+    struct conn *next_closed; /* see close_conn() */
     /* "address:port" of the client, for the log */
     char peer[INET6_ADDRSTRLEN + 8];
-    struct conn *next_closed; /* see close_conn() */
 };
 
 /* Clients closed during the current batch of events; freed after it. */
@@ -61,17 +62,69 @@ static void die(const char *call) {
     exit(1);
 }
 
-/* ./parrot [port]: the port is optional; 0 lets the kernel pick a free one. */
-static int parse_port(int argc, char **argv) {
-    if (argc == 1) return DEFAULT_PORT;
+static void usage(const char *prog) {
+    fprintf(stderr,
+            "Usage of %s:\n"
+            "  -port int\n"
+            "    \tport to listen on, 0 picks a free one (default %d)\n",
+            prog, DEFAULT_PORT);
+}
+
+/* A mistake on the command line: one line in Go's words, the usage, exit 2. */
+static void usage_error(const char *prog, const char *format, ...) {
+    va_list ap;
+    va_start(ap, format);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    usage(prog);
+    exit(2);
+}
+
+static int is_flag(const char *name, size_t len, const char *flag) {
+    return strlen(flag) == len && strncmp(name, flag, len) == 0;
+}
+
+/* The value of -port: a whole number from 0 (the kernel picks a free port)
+ * to 65535. */
+static int parse_port(const char *prog, const char *value) {
     char *end;
     errno = 0;
-    long port = strtol(argv[1], &end, 10);
-    if (argc > 2 || argv[1][0] == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535) {
-        fprintf(stderr, "usage: parrot [port]   (port: 0..65535, default %d)\n", DEFAULT_PORT);
-        exit(2);
-    }
+    long port = strtol(value, &end, 10);
+    if (value[0] == '\0' || *end != '\0')
+        usage_error(prog, "invalid value \"%s\" for flag -port: parse error", value);
+    if (errno == ERANGE || port < 0 || port > 65535)
+        usage_error(prog, "invalid value \"%s\" for flag -port: value out of range", value);
     return (int)port;
+}
+
+/* Flags as Go's flag package reads them: one or two dashes, the value
+ * after "=" or in the next argument: -port 1512, -port=1512, --port 1512.
+ * -h or -help prints the usage and exits 0. Returns the port. */
+static int parse_flags(int argc, char **argv) {
+    const char *prog = argv[0];
+    int port = DEFAULT_PORT;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (arg[0] != '-' || arg[1] == '\0') usage_error(prog, "unexpected argument: %s", arg);
+        const char *name = arg[1] == '-' ? arg + 2 : arg + 1;
+        if (name[0] == '\0' || name[0] == '-' || name[0] == '=')
+            usage_error(prog, "bad flag syntax: %s", arg);
+        const char *equals = strchr(name, '=');
+        size_t len = equals != NULL ? (size_t)(equals - name) : strlen(name);
+
+        if (is_flag(name, len, "h") || is_flag(name, len, "help")) {
+            usage(prog);
+            exit(0);
+        }
+        if (!is_flag(name, len, "port"))
+            usage_error(prog, "flag provided but not defined: -%.*s", (int)len, name);
+        if (equals == NULL && i + 1 == argc)
+            usage_error(prog, "flag needs an argument: -%.*s", (int)len, name);
+        const char *value = equals != NULL ? equals + 1 : argv[++i];
+        port = parse_port(prog, value);
+    }
+    return port;
 }
 
 /* Open a TCP socket that accepts connections on every IPv4 address. */
@@ -241,10 +294,21 @@ static void accept_clients(int kq, int listener) {
     }
 }
 
-/* The client sent something: read it into c->buf, as much as fits.
- * Returns -1 if the connection failed. */
+/* The client sent something: read it onto the end of c->buf, which
+ * doubles when less than READ_SIZE is free. Returns -1 if the connection
+ * failed. */
 static int on_readable(struct conn *c) {
-    ssize_t n = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+    if (c->cap - c->len < READ_SIZE) {
+        size_t cap = c->cap == 0 ? READ_SIZE : 2 * c->cap;
+        char *buf = realloc(c->buf, cap);
+        if (buf == NULL) {
+            warn("realloc");
+            return -1;
+        }
+        c->buf = buf;
+        c->cap = cap;
+    }
+    ssize_t n = read(c->fd, c->buf + c->len, READ_SIZE);
     if (n > 0) {
         log_message(c, c->buf + c->len, (size_t)n);
         c->len += (size_t)n;
@@ -270,8 +334,10 @@ static int flush(struct conn *c) {
         }
         sent += (size_t)n;
     }
-    memmove(c->buf, c->buf + sent, c->len - sent);
-    c->len -= sent;
+    if (sent > 0) { /* keep the rest, at the front */
+        c->len -= sent;
+        memmove(c->buf, c->buf + sent, c->len);
+    }
     return 0;
 }
 
@@ -310,12 +376,28 @@ static void free_closed(void) {
     while (closed != NULL) {
         struct conn *c = closed;
         closed = c->next_closed;
+        free(c->buf);
         free(c);
     }
 }
 
+/* One event for client c, in order: if it is readable, read; then,
+ * whichever event it was, send what we owe and tell the kernel what to
+ * wait for next. Returns -1 when the client is done: a call failed, or it
+ * hung up and has every byte it is owed. (A hang-up shows as EV_EOF in
+ * the event's flags, but data sent before it may still wait: we read on
+ * until read() returns 0.) */
+static int serve(int kq, struct conn *c, int filter) {
+    if (filter == EVFILT_READ) {
+        if (on_readable(c) == -1) return -1;
+    }
+    if (flush(c) == -1) return -1;
+    if (c->eof && c->len == 0) return -1;
+    return update(kq, c);
+}
+
 int main(int argc, char **argv) {
-    int port = parse_port(argc, argv);
+    int port = parse_flags(argc, argv);
 
     /* Writing to a client that has gone away raises SIGPIPE, which kills
      * the process by default. Ignore it: write() then fails with EPIPE. */
@@ -346,14 +428,7 @@ int main(int argc, char **argv) {
                 continue;
             }
             if (c->fd == -1) continue; /* closed earlier in this batch */
-            /* Readable: take what fits. Then, whichever event it was, send
-             * what we owe and tell the kernel what to wait for next. */
-            int failed = (events[i].filter == EVFILT_READ && on_readable(c) == -1) ||
-                         flush(c) == -1 || update(kq, c) == -1;
-            /* Done: it failed, or it hung up and has every byte it is owed.
-             * (A hang-up shows as EV_EOF in events[i].flags, but data sent
-             * before it may still wait: we read on until read() returns 0.) */
-            if (failed || (c->eof && c->len == 0)) close_conn(kq, listener, c);
+            if (serve(kq, c, events[i].filter) == -1) close_conn(kq, listener, c);
         }
         free_closed();
         log_flush(); /* once per batch, not once per line */
