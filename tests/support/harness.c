@@ -256,7 +256,12 @@ static void close_from(int low) {
  * its members does (the watcher, until the end), so no pid can have been
  * reaped and reused by another program when the kill comes. The servers
  * are not in the terminal's foreground group; nothing needs them there
- * (Ctrl-C reaches the test process, whose death then ends them). */
+ * (Ctrl-C reaches the test process, whose death then ends them).
+ *
+ * The watcher is forked by the first server start, so for a moment (until
+ * it has run close_from) it holds a copy of every descriptor the test had
+ * open then: a test that needs the last copy of one closed (a pipe with no
+ * reader left) must allow for that moment. */
 static pid_t watcher;     /* its pid, which is its group's id */
 static int watch_fd = -1; /* the pipe's write end: never written, only its closing matters */
 
