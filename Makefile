@@ -41,11 +41,11 @@ unexport PARROT_TRACE
 STEP_DIRS   := $(sort $(patsubst %/,%,$(dir $(wildcard steps/[0-9][0-9]-*/Makefile))))
 STEP_NUMS   := $(foreach d,$(STEP_DIRS),$(firstword $(subst -, ,$(notdir $(d)))))
 # Suites run in this order; a suite whose directory has no Makefile yet is left out.
-TEST_SUITES := $(foreach s,kqueue trace steps final bench install,$(if $(wildcard tests/$(s)/Makefile),$(s)))
+TEST_SUITES := $(foreach s,kqueue trace steps exercises final bench install,$(if $(wildcard tests/$(s)/Makefile),$(s)))
 SUB         := --no-print-directory CC="$(CC)" CFLAGS="$(CFLAGS)" LDFLAGS="$(LDFLAGS)"
 BACKEND     ?=
 
-.PHONY: all steps final test test-kqueue test-trace test-steps test-final test-bench test-deps install \
+.PHONY: all steps final test test-kqueue test-trace test-steps test-exercises test-final test-bench test-deps install \
         uninstall bench bench-deps check-macos fuzz fuzz-short chaos soak memcheck \
         format format-check lint pictures clean help flags \
         $(addprefix step-,$(STEP_NUMS)) $(addprefix diff-,$(STEP_NUMS))
@@ -80,7 +80,7 @@ test-deps: ## install Criterion and pkg-config if missing (and ps, lsof for PARR
 
 test: test-deps flags ## build every stage and run every test suite (SANITIZE=1: under ASan+UBSan)
 	@fail=0; for s in $(TEST_SUITES); do \
-	    if [ $$s = steps ]; then $(MAKE) --no-print-directory steps || { fail=1; continue; }; fi; \
+	    case $$s in steps|exercises) $(MAKE) --no-print-directory steps || { fail=1; continue; };; esac; \
 	    echo "==== tests/$$s"; \
 	    $(MAKE) $(SUB) -C tests/$$s check || fail=1; \
 	done; exit $$fail
@@ -93,6 +93,9 @@ test-trace: test-deps flags ## the kqueue microscope's test: what PARROT_TRACE=1
 
 test-steps: test-deps steps ## the workshop suite, run against every step
 	@$(MAKE) $(SUB) -C tests/steps check
+
+test-exercises: test-deps steps ## the lessons' answers: each exercise's outcome, checked (tests/exercises)
+	@$(MAKE) $(SUB) -C tests/exercises check
 
 test-final: test-deps flags ## final/'s unit and integration tests, every backend (BACKENDS)
 	@$(MAKE) $(SUB) -C tests/final check
