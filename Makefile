@@ -217,12 +217,15 @@ clean: clean-products ## remove everything the build made
 	@rm -rf .build
 
 help: ## this list
-	@echo "Parrot: make TARGET (GNU make; gmake on the BSDs)"
-	@awk '/^[a-z$$][^:]*:.*## / { \
+	@# One shell for the whole list, deaf to SIGPIPE: a reader that stops early (make help | head)
+	@# is no error.
+	@trap "" PIPE; { echo "Parrot: make TARGET (GNU make; gmake on the BSDs)"; \
+	  awk '/^[a-z$$][^:]*:.*## / { \
 	    name = $$0; sub(/:.*/, "", name); \
 	    if (sub(/^\$$\(addprefix /, "", name)) sub(/,.*/, "NN", name); \
 	    text = $$0; sub(/^.*## /, "", text); \
-	    printf "  %-14s %s\n", name, text }' $(MAKEFILE_LIST)
-	@echo "Variables: SANITIZE=1 (ASan+UBSan), BACKEND=epoll|kqueue (final), QUICK=1 (bench), CC=clang"
-	@echo "Environment: PARROT_PORTABLE_METRICS=1 make test: the tests read memory, descriptors and CPU"
-	@echo "  time with ps and lsof, as on systems without /proc, libproc or kinfo_proc"
+	    printf "  %-15s %s\n", name, text }' $(MAKEFILE_LIST); \
+	  echo "Variables: SANITIZE=1 (ASan+UBSan), BACKEND=epoll|kqueue (final), QUICK=1 (bench), CC=clang"; \
+	  echo "Environment: PARROT_PORTABLE_METRICS=1 make test: the tests read memory, descriptors and CPU"; \
+	  echo "  time with ps and lsof, as on systems without /proc, libproc or kinfo_proc"; \
+	} 2>/dev/null || true
