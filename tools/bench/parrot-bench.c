@@ -40,7 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -53,7 +52,6 @@
 #define MAX_EVENTS      1024
 #define RAMP_TIMEOUT_S  60
 #define RAMP_TIMEOUT_NS ((uint64_t)RAMP_TIMEOUT_S * 1000000000u)
-#define FD_RESERVE      16
 
 /* ------------------------------------------------------------------------------------------ */
 /* Configuration                                                                              */
@@ -618,16 +616,12 @@ static void report_table(const struct figures *f) {
 /* Start-up                                                                                   */
 
 static void raise_fd_limit(void) {
-    rlim_t need = (rlim_t)B.cfg.conns + FD_RESERVE;
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) die("getrlimit RLIMIT_NOFILE: %s", strerror(errno));
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= need) return;
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
-        die("%lld connections need %llu descriptors, but the hard limit is %llu (ulimit -Hn)",
-            B.cfg.conns, (unsigned long long)need, (unsigned long long)rl.rlim_max);
-    rl.rlim_cur = need;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-        die("setrlimit RLIMIT_NOFILE to %llu: %s", (unsigned long long)need, strerror(errno));
+    unsigned long long hard;
+    const char *call;
+    if (connect_allow((unsigned long long)B.cfg.conns, &hard, &call) == 0) return;
+    if (call != NULL) die("%s: %s", call, strerror(errno));
+    die("%lld connections need %llu descriptors, but the hard limit is %llu (ulimit -Hn)",
+        B.cfg.conns, (unsigned long long)B.cfg.conns + CONNECT_FD_RESERVE, hard);
 }
 
 static void setup(void) {

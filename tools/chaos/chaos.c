@@ -37,7 +37,6 @@
 #include <unistd.h>
 
 #define MAX_CONNS    100000
-#define FD_RESERVE   16
 #define TICK_MS      100 /* longest poll() wait: timers and stall checks need no finer clock */
 #define STORM_MIN    1000
 #define STORM_MAX    10000 /* ms between connect storms, log-uniform */
@@ -138,18 +137,12 @@ static void setup(void) {
     if (rc != 0) chaos_die("cannot resolve %s: %s", C.cfg.host, gai_strerror(rc));
 
     C.nslots = (uint32_t)(C.cfg.conns + C.cfg.storm);
-    rlim_t need = (rlim_t)C.nslots + FD_RESERVE;
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        chaos_die("getrlimit RLIMIT_NOFILE: %s", strerror(errno));
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
-        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
-            chaos_die("%u connections need %llu descriptors, but the hard limit is %llu", C.nslots,
-                      (unsigned long long)need, (unsigned long long)rl.rlim_max);
-        rl.rlim_cur = need;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            chaos_die("setrlimit RLIMIT_NOFILE to %llu: %s", (unsigned long long)need,
-                      strerror(errno));
+    unsigned long long hard;
+    const char *call;
+    if (connect_allow(C.nslots, &hard, &call) != 0) {
+        if (call != NULL) chaos_die("%s: %s", call, strerror(errno));
+        chaos_die("%u connections need %llu descriptors, but the hard limit is %llu (ulimit -Hn)",
+                  C.nslots, (unsigned long long)C.nslots + CONNECT_FD_RESERVE, hard);
     }
 
     C.conns = calloc(C.nslots, sizeof *C.conns);

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,4 +61,20 @@ int connect_result(int fd) {
     socklen_t len = sizeof err;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return errno;
     return err;
+}
+
+int connect_allow(unsigned long long conns, unsigned long long *hard, const char **call) {
+    rlim_t need = (rlim_t)(conns + CONNECT_FD_RESERVE);
+    struct rlimit rl;
+    *call = "getrlimit RLIMIT_NOFILE";
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need) return 0;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+        *call = NULL;
+        *hard = (unsigned long long)rl.rlim_max;
+        return -1;
+    }
+    rl.rlim_cur = need;
+    *call = "setrlimit RLIMIT_NOFILE";
+    return setrlimit(RLIMIT_NOFILE, &rl);
 }

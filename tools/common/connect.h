@@ -35,4 +35,13 @@ int connect_start(int fd, const struct addrinfo *ai);
 /* How a connect that was under way ended: 0 connected, or its error (SO_ERROR). */
 int connect_result(int fd);
 
+/* Descriptors a tool keeps for itself besides its connections: stdio, the poller, the timer. */
+#define CONNECT_FD_RESERVE 16
+
+/* Make room for conns connections: raise this process's soft open-files limit to
+ * conns + CONNECT_FD_RESERVE if it is lower (macOS starts at 256). Returns 0; or -1 with *call
+ * naming the failed call and errno set; or -1 with *call NULL when the hard limit, in *hard,
+ * is too low (only root may raise it: ulimit -Hn). */
+int connect_allow(unsigned long long conns, unsigned long long *hard, const char **call);
+
 #endif
