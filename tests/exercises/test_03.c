@@ -69,9 +69,10 @@ Test(step03, edge_triggered_small_reads_stall_until_more_bytes_arrive) {
 
 /* Exercise 1: event.data for the listener is the number of connections
  * waiting to be accepted (kqueue(2): "data contains the size of the listen
- * backlog"; FreeBSD and XNU filt_solisten: `kn->kn_data = so->so_qlen`,
- * "not counting partial (incomplete) connections"; the Linux layer reads
- * the accept queue's length from TCP_INFO). Three clients queue while the
+ * backlog"; FreeBSD filt_solisten: `kn->kn_data = so->so_qlen`, "not
+ * counting partial (incomplete) connections"; XNU filt_soread_common, for
+ * a socket with SO_ACCEPTCONN: `kn->kn_data = so->so_qlen`; the Linux layer
+ * reads the accept queue's length from TCP_INFO). Three clients queue while the
  * first is served; when it leaves, the listener is enabled again and
  * reports all three. */
 Test(step03, the_listener_event_counts_the_waiting_clients) {
