@@ -6,9 +6,68 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "exercise_support.h"
+
+/* Exercise 1: write_all() with one write and no loop. On a blocking socket
+ * the kernel does not return until it has queued every byte (Linux
+ * tcp_sendmsg_locked waits in sk_stream_wait_memory; FreeBSD sosend_generic
+ * and XNU sosend loop `while (resid)`, sleeping in sbwait), so 10 MB still
+ * come back intact. Only a signal caught in the middle, a send timeout or
+ * a non-blocking socket (step 02) makes a short write. */
+Test(step01, one_write_still_echoes_everything_on_a_blocking_socket) {
+    h_server *s = start_bin(answer_bin("01-one-write"), 0);
+    h_round_trip(s->port, 10u << 20, 1);
+    cr_assert(h_alive(s));
+    h_kill(s);
+}
+
+/* Exercise 3: stop a server while a client is connected and start it again
+ * on the same port. The old server's end of that connection is still bound
+ * to the port (FIN_WAIT_2 while the client stays; TIME_WAIT, 60 s on Linux,
+ * once it has gone). Binding a port that another socket holds needs
+ * SO_REUSEADDR on both: Linux inet_csk_bind_conflict() lets the bind through
+ * only when both sockets have sk_reuse and the other is not listening; BSD
+ * in_pcbbind() without SO_REUSEADDR looks the port up with
+ * INPLOOKUP_WILDCARD, which finds the old connection: EADDRINUSE. */
+static void restart_on_same_port(const char *path, int expect_refused) {
+    char bin[H_PATH_CAP];
+    snprintf(bin, sizeof bin, "%s", path);
+    h_server *s = start_bin(bin, 0);
+    int client = h_connect(s->port);
+    h_echo(client, "still connected\n");
+    cr_assert(eq(int, h_stop(s, SIGINT, H_DEADLINE_MS), 128 + SIGINT), "stderr:\n%s", s->err);
+
+    char port[16];
+    snprintf(port, sizeof port, "%d", s->port);
+    const char *args[] = {port, NULL};
+    if (expect_refused) {
+        char err[512];
+        int rc = h_run(bin, args, NULL, 0, err, sizeof err, H_DEADLINE_MS);
+        cr_assert(eq(int, rc, 1), "stderr:\n%s", err);
+        cr_assert(strstr(err, "parrot: bind: Address already in use") != NULL, "stderr:\n%s", err);
+    } else {
+        h_opts o = {.args = args};
+        h_server *again = h_start_opts(bin, &o); /* fails the test if it cannot listen */
+        cr_assert(eq(int, again->port, s->port));
+        h_kill(again);
+    }
+    close(client);
+    h_kill(s);
+}
+
+Test(step01, restart_without_reuseaddr_is_refused_while_the_old_connection_lingers) {
+    restart_on_same_port(answer_bin("01-no-reuseaddr"), 1);
+}
+
+/* The contrast: the step as it is (SO_REUSEADDR) starts again at once. */
+Test(step01, restart_with_reuseaddr_listens_at_once) {
+    restart_on_same_port(step_bin("01"), 0);
+}
 
 /* A client that sends until the server stops reading (the server is then
  * stuck inside write(): this client reads nothing) and then resets. */
