@@ -400,7 +400,8 @@ int main(int argc, char **argv) {
     int port = parse_flags(argc, argv);
 
     /* Writing to a client that has gone away raises SIGPIPE, which kills
-     * the process by default. Ignore it: write() then fails with EPIPE. */
+     * the process by default. Ignore it: write() then fails instead, with
+     * EPIPE (on Linux, ECONNRESET first if the client reset the connection). */
     signal(SIGPIPE, SIG_IGN);
 
     int listener = listen_on(port);

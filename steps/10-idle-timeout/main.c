@@ -542,7 +542,8 @@ int main(int argc, char **argv) {
     int port = parse_flags(argc, argv);
 
     /* Writing to a client that has gone away raises SIGPIPE, which kills
-     * the process by default. Ignore it: write() then fails with EPIPE. */
+     * the process by default. Ignore it: write() then fails instead, with
+     * EPIPE (on Linux, ECONNRESET first if the client reset the connection). */
     signal(SIGPIPE, SIG_IGN);
     /* SIGINT and SIGTERM must not kill us either: we want to hear about
      * them from kevent() (EVFILT_SIGNAL sees even ignored signals). */
