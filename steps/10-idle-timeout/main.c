@@ -575,8 +575,10 @@ int main(int argc, char **argv) {
         struct timespec timeout;
         int n = kevent(kq, NULL, 0, events, MAX_EVENTS, next_timeout(&timeout));
         if (n == -1) {
-            if (errno == EINTR) continue;
-            die("kevent");
+            if (errno != EINTR) die("kevent");
+            /* Interrupted (on Linux, by a stop and continue): no events,
+             * but time went by, so look for idle clients all the same. */
+            n = 0;
         }
         now_ms = clock_ms();
         for (int i = 0; i < n; i++) {

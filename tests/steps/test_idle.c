@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
+#include <signal.h>
 #include <unistd.h>
 
 #define IDLE_MS 400 /* step 10's -idle-timeout here */
@@ -63,5 +64,36 @@ Test(idle, without_the_flag_never, .timeout = 20) {
     cr_assert(h_silent_for(c, 1000), "a silent client was closed, or sent something");
     h_echo(c, "still open");
     close(c);
+    h_kill(s);
+}
+
+/* A server stopped (SIGSTOP, Ctrl-Z) while a client's time runs out
+ * closes that client as soon as it continues, not a whole -idle-timeout
+ * later: time went by while it was stopped. On Linux the continued server's
+ * wait fails with EINTR (signal(7): epoll_wait after a stop), and a loop
+ * that goes round again without reading the clock would measure the next
+ * wait from before the stop. Steps without the timeout keep the client. */
+Test(idle, a_stop_does_not_restart_the_clock, .timeout = 30) {
+    h_server *s = step()->idle_timeout ? start_with("-idle-timeout", "2s") : start();
+    int quiet = h_connect(s->port);
+    long long silent_from = h_now_ms();
+    h_echo(quiet, "then silence");
+    cr_assert(eq(int, kill(s->pid, SIGSTOP), 0));
+    h_pause_ms(3000); /* a window: the client's 2 s run out while the server cannot run */
+    cr_assert(eq(int, kill(s->pid, SIGCONT), 0));
+    size_t extra = 0;
+    int closed = h_wait_eof(quiet, step()->idle_timeout ? H_DEADLINE_MS : 1000, &extra);
+    long long closed_after = h_now_ms() - silent_from;
+    cr_assert(eq(sz, extra, 0), "the quiet client got %zu bytes it did not ask for", extra);
+    if (step()->idle_timeout) {
+        cr_assert(closed, "a client silent for %d ms was not closed", H_DEADLINE_MS);
+        /* 3 s stopped: closed at about 3 s, where a restarted clock says 5. */
+        cr_assert(lt(llong, closed_after, 4200), "closed %lld ms after its last byte: the 3 s "
+                  "the server was stopped did not count", closed_after);
+    } else {
+        cr_assert(eq(int, closed, 0), "no idle timeout, yet closed");
+        h_echo(quiet, "still open");
+    }
+    close(quiet);
     h_kill(s);
 }
