@@ -496,10 +496,12 @@ static long long clock_ms(void) {
 }
 
 /* How long kevent() may sleep: until the client idle longest times out;
- * NULL (as long as it takes) if no client can. */
+ * NULL (as long as it takes) if no client can. Measured from the clock as
+ * it is now, not from now_ms: time may have gone by since the loop read it
+ * (a long batch, or the server stopped with Ctrl-Z and continued). */
 static struct timespec *next_timeout(struct timespec *ts) {
     if (idle_ms == 0 || first_conn == NULL) return NULL;
-    long long wait = idle_ms - (now_ms - first_conn->active_ms);
+    long long wait = idle_ms - (clock_ms() - first_conn->active_ms);
     if (wait < 0) wait = 0;
     ts->tv_sec = (time_t)(wait / 1000);
     ts->tv_nsec = (long)(wait % 1000) * 1000000;
@@ -575,10 +577,8 @@ int main(int argc, char **argv) {
         struct timespec timeout;
         int n = kevent(kq, NULL, 0, events, MAX_EVENTS, next_timeout(&timeout));
         if (n == -1) {
-            if (errno != EINTR) die("kevent");
-            /* Interrupted (on Linux, by a stop and continue): no events,
-             * but time went by, so look for idle clients all the same. */
-            n = 0;
+            if (errno == EINTR) continue;
+            die("kevent");
         }
         now_ms = clock_ms();
         for (int i = 0; i < n; i++) {

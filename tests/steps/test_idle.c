@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "steps_support.h"
+#include "metrics.h"
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
@@ -67,17 +68,23 @@ Test(idle, without_the_flag_never, .timeout = 20) {
     h_kill(s);
 }
 
+static int asleep(void *pid) {
+    return h_sleeping(*(pid_t *)pid);
+}
+
 /* A server stopped (SIGSTOP, Ctrl-Z) while a client's time runs out
  * closes that client as soon as it continues, not a whole -idle-timeout
- * later: time went by while it was stopped. On Linux the continued server's
- * wait fails with EINTR (signal(7): epoll_wait after a stop), and a loop
- * that goes round again without reading the clock would measure the next
- * wait from before the stop. Steps without the timeout keep the client. */
+ * later: time went by while it was stopped. It is stopped while it sleeps
+ * in kevent(): on Linux that wait then fails with EINTR (signal(7):
+ * epoll_wait after a stop), and a next wait measured from the clock as the
+ * loop last read it, before the stop, would be a whole -idle-timeout long.
+ * Steps without the timeout keep the client. */
 Test(idle, a_stop_does_not_restart_the_clock, .timeout = 30) {
     h_server *s = step()->idle_timeout ? start_with("-idle-timeout", "2s") : start();
     int quiet = h_connect(s->port);
     long long silent_from = h_now_ms();
     h_echo(quiet, "then silence");
+    cr_assert(h_poll_until(asleep, &s->pid, H_DEADLINE_MS, 1), "the server never went to sleep");
     cr_assert(eq(int, kill(s->pid, SIGSTOP), 0));
     h_pause_ms(3000); /* a window: the client's 2 s run out while the server cannot run */
     cr_assert(eq(int, kill(s->pid, SIGCONT), 0));

@@ -29,7 +29,8 @@
 
 /* =========================================================================
  * Each system's own interface: native_rss_kb, native_fd_count,
- * native_cpu_seconds, native_stopped and native_cpu_resolution, with
+ * native_cpu_seconds, native_stopped and native_cpu_resolution (and on
+ * Linux native_sleeping, with HAVE_NATIVE_SLEEPING), with
  * HAVE_NATIVE and NATIVE_SOURCE (a few words for messages).
  * ========================================================================= */
 
@@ -91,6 +92,12 @@ static double native_cpu_seconds(pid_t pid) {
 static int native_stopped(pid_t pid) {
     char buf[1024];
     return *proc_stat(pid, buf, sizeof buf) == 'T';
+}
+
+#define HAVE_NATIVE_SLEEPING 1
+static int native_sleeping(pid_t pid) {
+    char buf[1024];
+    return *proc_stat(pid, buf, sizeof buf) == 'S';
 }
 
 static long native_rss_kb(pid_t pid) {
@@ -445,6 +452,15 @@ static int ps_stopped(pid_t pid) {
     return out[strspn(out, " \t")] == 'T';
 }
 
+/* S sleeping everywhere; I idle, asleep for more than 20 s (macOS, the
+ * BSDs); procps's I is an idle kernel thread, never one of ours. */
+static int ps_sleeping(pid_t pid) {
+    char out[256];
+    ps_value(pid, "state", out, sizeof out);
+    char c = out[strspn(out, " \t")];
+    return c == 'S' || c == 'I';
+}
+
 /* lsof -F f prints one line per open file, "f" and its descriptor: f0, f1,
  * ... for descriptors, fcwd, ftxt, fmem and the like for the rest. */
 static int count_lsof(const char *out) {
@@ -556,6 +572,13 @@ int h_stopped(pid_t pid) {
     if (!portable()) return native_stopped(pid);
 #endif
     return ps_stopped(pid);
+}
+
+int h_sleeping(pid_t pid) {
+#ifdef HAVE_NATIVE_SLEEPING
+    if (!portable()) return native_sleeping(pid);
+#endif
+    return ps_sleeping(pid);
 }
 
 double h_cpu_resolution(void) {

@@ -1,6 +1,7 @@
 /*
  * metrics.h - what a running process costs, measured from outside it:
- * resident memory, open descriptors, CPU time, and whether it is stopped.
+ * resident memory, open descriptors, CPU time, and whether it is stopped
+ * or asleep.
  *
  * Each system is asked through its own interface where it has one (Linux,
  * macOS and FreeBSD; metrics.c says which); any other system runs ps and
@@ -35,6 +36,12 @@ long h_rss_kb(pid_t pid); /* resident set size now, in KiB */
 int h_fd_count(pid_t pid);       /* open descriptors now */
 double h_cpu_seconds(pid_t pid); /* user + system time so far, all threads */
 int h_stopped(pid_t pid);        /* 1 if it is stopped (SIGSTOP), else 0 */
+
+/* 1 if it is asleep, waiting in a system call (for a Parrot server, in
+ * kevent() or epoll_wait(): it blocks nowhere else), else 0. From /proc on
+ * Linux; elsewhere from ps (macOS keeps sleep per thread, not in the
+ * process's status): S, or I for one asleep for more than 20 s. */
+int h_sleeping(pid_t pid);
 
 /* The smallest step h_cpu_seconds can be trusted to: a difference of two
  * readings may be off by this much either way. 0.01 s on Linux and macOS,
