@@ -7,6 +7,7 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,8 +15,7 @@
 static char path_buf[H_PATH_CAP];
 
 static const char *existing(const char *path) {
-    cr_assert(access(path, X_OK) == 0, "%s is not built: run make check in tests/exercises",
-              path);
+    cr_assert(access(path, X_OK) == 0, "%s is not built: run make check in tests/exercises", path);
     return path;
 }
 
@@ -54,4 +54,22 @@ h_server *start_bin_flags(const char *path, long nofile) {
     const char *args[] = {"-port", "0", NULL};
     h_opts o = {.args = args, .nofile = nofile};
     return h_start_opts(path, &o);
+}
+
+int stalled_client(int port) {
+    int fd = h_connect(port);
+    size_t len = 8u << 20;
+    char *junk = calloc(1, len);
+    cr_assert(junk != NULL);
+    h_send_until_stalled(fd, junk, len);
+    free(junk);
+    return fd;
+}
+
+static int stopped(void *pid) {
+    return h_stopped(*(pid_t *)pid);
+}
+
+void wait_stopped(h_server *s) {
+    cr_assert(h_poll_until(stopped, &s->pid, H_DEADLINE_MS, 5), "the server did not stop");
 }

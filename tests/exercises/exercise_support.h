@@ -25,4 +25,12 @@ const char *answer_bin(const char *name);
 h_server *start_bin(const char *path, long nofile);
 h_server *start_bin_flags(const char *path, long nofile);
 
+/* A client that sends until the server stops reading from it, reading
+ * nothing itself: the server then owes it more than the buffers between
+ * them hold (a step before 05 is stuck inside write()). Returns its fd. */
+int stalled_client(int port);
+
+/* Wait (deadline) until the server is stopped (SIGSTOP). */
+void wait_stopped(h_server *s);
+
 #endif

@@ -22,7 +22,8 @@ Test(step02, the_step_serves_one_client_at_a_time) {
     h_echo(first, "first\n");
     int second = h_connect(s->port);
     h_send_all(second, "second\n", 7);
-    cr_assert(h_silent_for(second, 500), "the second client got an answer while the first was connected");
+    cr_assert(h_silent_for(second, 500),
+              "the second client got an answer while the first was connected");
     close(first); /* the server takes the next client: the waiting bytes come back */
     h_expect(second, "second\n", 7, "second client, once the first left");
     close(second);

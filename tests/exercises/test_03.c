@@ -81,11 +81,13 @@ Test(step03, the_listener_event_counts_the_waiting_clients) {
     h_echo(first, "first\n");
     cr_assert(h_err_wait(s, "parrot: 1 waiting\n", H_DEADLINE_MS), "stderr:\n%s", s->err);
     int waiting[3];
-    for (int i = 0; i < 3; i++) waiting[i] = h_connect(s->port);
+    for (int i = 0; i < 3; i++)
+        waiting[i] = h_connect(s->port);
     close(first);
     cr_assert(h_err_wait(s, "parrot: 3 waiting\n", H_DEADLINE_MS), "stderr:\n%s", s->err);
     h_echo(waiting[0], "next\n");
-    for (int i = 0; i < 3; i++) close(waiting[i]);
+    for (int i = 0; i < 3; i++)
+        close(waiting[i]);
     h_kill(s);
 }
 

@@ -43,17 +43,6 @@ Test(step04, max_events_1_still_serves_everyone, .timeout = 30) {
     h_kill(s);
 }
 
-struct fds {
-    pid_t pid;
-    int before, now;
-};
-
-static int closed_one(void *arg) {
-    struct fds *f = arg;
-    f->now = h_fd_count(f->pid);
-    return f->now < f->before;
-}
-
 /* Exercise 3: the spare descriptor. With the open-files limit low, the
  * clients take every descriptor; the next callers are hung up on at once
  * (EOF, or a reset: they had sent a line the server never read), where the
@@ -80,8 +69,7 @@ Test(step04, spare_descriptor_hangs_up_at_once, .timeout = 40) {
         }
         served[n++] = fd;
     }
-    cr_assert(ne(int, refused, -1), "%d clients served under an open-files limit of %d", n,
-              NOFILE);
+    cr_assert(ne(int, refused, -1), "%d clients served under an open-files limit of %d", n, NOFILE);
     cr_assert(gt(int, n, 0), "not even the first client was served");
     close(refused);
     cr_assert(h_err_wait(s, strerror(EMFILE), 0), "never ran out of descriptors?\n%s", s->err);
@@ -103,10 +91,10 @@ Test(step04, spare_descriptor_hangs_up_at_once, .timeout = 40) {
 
     /* A client leaves; once the server has closed its end, the next caller
      * is served, and the others still are. */
-    struct fds open = {.pid = s->pid, .before = h_fd_count(s->pid)};
+    int before = h_fd_count(s->pid), now;
     close(served[0]);
-    cr_assert(h_poll_until(closed_one, &open, 0, 5), "it held %d descriptors, then %d",
-              open.before, open.now);
+    cr_assert(h_wait_fd_count_below(s->pid, before, 0, &now), "it held %d descriptors, then %d",
+              before, now);
     int next = h_connect(s->port);
     h_echo(next, "served again\n");
     for (int i = 1; i < n; i++) {

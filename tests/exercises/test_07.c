@@ -13,19 +13,6 @@
 
 #include "exercise_support.h"
 
-/* Is stamp the local time, as the log writes it, at some second in
- * [from, to]? */
-static int stamp_between(const char *stamp, time_t from, time_t to) {
-    for (time_t t = from; t <= to; t++) {
-        struct tm tm;
-        char want[40];
-        localtime_r(&t, &tm);
-        strftime(want, sizeof want, "%d/%b/%Y:%H:%M:%S %z", &tm);
-        if (strcmp(stamp, want) == 0) return 1;
-    }
-    return 0;
-}
-
 /* Send "hello\n" on c, wait for its echo and for log line number line_no
  * (from 0), and check that line whole: this client's port, a time stamp of
  * the moment it was sent, the message and its length. */
@@ -44,7 +31,7 @@ static void check_line(h_server *s, int c, int line_no) {
     const char *open = line + strlen(head), *close = strchr(open, ']');
     cr_assert(close != NULL && (size_t)(close - open) < sizeof stamp, "line %d: %s", line_no, line);
     snprintf(stamp, sizeof stamp, "%.*s", (int)(close - open), open);
-    cr_assert(stamp_between(stamp, before, after), "line %d: %s is not the time it was sent",
+    cr_assert(h_clf_stamp_between(stamp, before, after), "line %d: %s is not the time it was sent",
               line_no, stamp);
     cr_assert(eq(int, strncmp(close, "] \"hello\\n\" 6\n", 14), 0), "line %d: %s", line_no, line);
 }
@@ -76,9 +63,9 @@ Test(step07, log_file_full, .timeout = 30) {
     /* About 70 bytes of log per line: 100 lines fill 4 KiB. */
     for (int i = 0; i < 100; i++)
         h_echo(c, "Hello Parrot, a line\n");
-    cr_assert(h_err_wait(s, "parrot: write to stdout (logging stops): File too large\n",
-                         H_DEADLINE_MS),
-              "stderr:\n%s", s->err);
+    cr_assert(
+        h_err_wait(s, "parrot: write to stdout (logging stops): File too large\n", H_DEADLINE_MS),
+        "stderr:\n%s", s->err);
     h_echo(c, "still echoing\n");
     int other = h_connect(s->port);
     h_echo(other, "a new client too\n");

@@ -71,10 +71,10 @@ static int lines_for_two_messages(const char *const *args) {
  * leaves `false` as an argument; a value ParseBool does not know is
  * refused in Go's words. */
 Test(step08, quiet_flag, .timeout = 30) {
-    cr_assert(eq(int, lines_for_two_messages((const char *const[]){"-port", "0", "-quiet", NULL}),
-                 0));
-    cr_assert(ge(int, lines_for_two_messages((const char *const[]){"-quiet=false", "-port=0", NULL}),
-                 1));
+    cr_assert(
+        eq(int, lines_for_two_messages((const char *const[]){"-port", "0", "-quiet", NULL}), 0));
+    cr_assert(
+        ge(int, lines_for_two_messages((const char *const[]){"-quiet=false", "-port=0", NULL}), 1));
 
     const char *answer = answer_bin("08-quiet-flag");
     expect_refusal(answer, (const char *const[]){"-quiet", "false", NULL},
@@ -83,8 +83,9 @@ Test(step08, quiet_flag, .timeout = 30) {
                    "invalid boolean value \"maybe\" for -quiet: parse error");
 
     char out[256], err[1024], want[512];
-    cr_assert(eq(int, h_run(answer, (const char *const[]){"-h", NULL}, out, sizeof out, err,
-                            sizeof err, H_DEADLINE_MS),
+    cr_assert(eq(int,
+                 h_run(answer, (const char *const[]){"-h", NULL}, out, sizeof out, err, sizeof err,
+                       H_DEADLINE_MS),
                  0));
     snprintf(want, sizeof want,
              "Usage of %s:\n"

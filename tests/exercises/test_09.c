@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "exercise_support.h"
@@ -20,18 +19,6 @@ static h_server *start_args(const char *path, const char *const *args) {
     return h_start_opts(path, &o);
 }
 
-/* A client that sends until the server stops reading from it and reads
- * nothing itself: the server owes it more than it can send. */
-static int stalled_client(int port) {
-    int fd = h_connect(port);
-    size_t len = 8u << 20;
-    char *junk = calloc(1, len);
-    cr_assert(junk != NULL);
-    h_send_until_stalled(fd, junk, len);
-    free(junk);
-    return fd;
-}
-
 /* Exercise 1: -grace in milliseconds; the answer makes 0 mean "do not
  * wait". A client that reads nothing is closed on the loop's next turn (a
  * one-shot timer of 0 ms fires at once: FreeBSD filt_timervalidate keeps
@@ -39,26 +26,28 @@ static int stalled_client(int port) {
  * now), so the server exits long before the 3 s it would wait without the
  * flag. */
 Test(step09, grace_zero_closes_at_once, .timeout = 30) {
-    h_server *s =
-        start_args(answer_bin("09-grace-flag"), (const char *const[]){"-port", "0", "-grace", "0", NULL});
+    h_server *s = start_args(answer_bin("09-grace-flag"),
+                             (const char *const[]){"-port", "0", "-grace", "0", NULL});
     int c = stalled_client(s->port);
     long long signalled = h_now_ms();
     int code = h_stop(s, SIGTERM, H_DEADLINE_MS);
     long long took = h_now_ms() - signalled;
     cr_assert(eq(int, code, 0), "stderr:\n%s", s->err);
-    cr_assert(ne(ptr, strstr(s->err, "parrot: closing the clients that did not finish in time\n"),
-                 NULL),
-              "stderr:\n%s", s->err);
+    cr_assert(
+        ne(ptr, strstr(s->err, "parrot: closing the clients that did not finish in time\n"), NULL),
+        "stderr:\n%s", s->err);
     cr_assert(lt(llong, took, 3000), "exited %lld ms after the signal: the grace was not 0", took);
     close(c);
     h_kill(s);
 
     char out[64], err[1024];
-    cr_assert(eq(int, h_run(answer_bin("09-grace-flag"), (const char *const[]){"-grace", "-1", NULL},
-                            out, sizeof out, err, sizeof err, H_DEADLINE_MS),
+    cr_assert(eq(int,
+                 h_run(answer_bin("09-grace-flag"), (const char *const[]){"-grace", "-1", NULL},
+                       out, sizeof out, err, sizeof err, H_DEADLINE_MS),
                  2));
-    cr_assert(eq(int, strncmp(err, "invalid value \"-1\" for flag -grace: value out of range\n", 55), 0),
-              "stderr:\n%s", err);
+    cr_assert(
+        eq(int, strncmp(err, "invalid value \"-1\" for flag -grace: value out of range\n", 55), 0),
+        "stderr:\n%s", err);
 }
 
 /* Exercise 2: SIGHUP through the kqueue too: a report on stderr, and the
@@ -77,21 +66,6 @@ Test(step09, sighup_reports_and_carries_on, .timeout = 30) {
     close(b);
     cr_assert(eq(int, h_stop(s, SIGTERM, H_DEADLINE_MS), 0), "stderr:\n%s", s->err);
     h_kill(s);
-}
-
-/* Wait (deadline) until the server has stopped (SIGSTOP): the test process
- * is its parent, and waitpid with WUNTRACED reports the stop. */
-static void wait_stopped(h_server *s) {
-    long long deadline = h_deadline(H_DEADLINE_MS);
-    for (;;) {
-        int status;
-        pid_t r = waitpid(s->pid, &status, WNOHANG | WUNTRACED);
-        cr_assert(r != -1, "waitpid: %s", strerror(errno));
-        cr_assert(r == 0 || WIFSTOPPED(status), "the server ended instead of stopping");
-        if (r == s->pid) return;
-        cr_assert(lt(llong, h_now_ms(), deadline), "the server did not stop");
-        h_pause_ms(5); /* pacing this poll, which checks its own deadline */
-    }
 }
 
 /* Exercise 3: two SIGTERMs sent while the server cannot run (stopped with

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "exercise_support.h"
@@ -20,21 +19,6 @@
 static h_server *start_args(const char *path, const char *const *args) {
     h_opts o = {.args = args};
     return h_start_opts(path, &o);
-}
-
-/* Wait (deadline) until the server has stopped (SIGSTOP): the test process
- * is its parent, and waitpid with WUNTRACED reports the stop. */
-static void wait_stopped(h_server *s) {
-    long long deadline = h_deadline(H_DEADLINE_MS);
-    for (;;) {
-        int status;
-        pid_t r = waitpid(s->pid, &status, WNOHANG | WUNTRACED);
-        cr_assert(r != -1, "waitpid: %s", strerror(errno));
-        cr_assert(r == 0 || WIFSTOPPED(status), "the server ended instead of stopping");
-        if (r == s->pid) return;
-        cr_assert(lt(llong, h_now_ms(), deadline), "the server did not stop");
-        h_pause_ms(5); /* pacing this poll, which checks its own deadline */
-    }
 }
 
 /* The data of the first "parrot: tick (data N)" line in stderr at or after
@@ -145,7 +129,7 @@ Test(step10, client_stuck_at_the_high_water_mark_is_idle, .timeout = 30) {
     h_server *s = start_args(step_bin("10"),
                              (const char *const[]){"-port", "0", "-idle-timeout", "500ms", NULL});
     int c = h_connect_rcvbuf(s->port, 16384); /* a small window: stuck sooner */
-    size_t len = 64u << 20; /* more than the buffers between us hold */
+    size_t len = 64u << 20;                   /* more than the buffers between us hold */
     char *junk = calloc(1, len);
     cr_assert(junk != NULL);
     size_t sent = h_send_until_stalled(c, junk, len);
@@ -154,8 +138,7 @@ Test(step10, client_stuck_at_the_high_water_mark_is_idle, .timeout = 30) {
     h_pause_ms(1000); /* a window: twice the idle timeout, reading nothing */
     size_t echoed = 0;
     cr_assert(h_wait_eof(c, H_DEADLINE_MS, &echoed), "the stuck client was not closed");
-    cr_assert(lt(sz, echoed, sent), "all %zu bytes came back: it was not closed while stuck",
-              sent);
+    cr_assert(lt(sz, echoed, sent), "all %zu bytes came back: it was not closed while stuck", sent);
     close(c);
     int next = h_connect(s->port);
     h_echo(next, "served after it\n");

@@ -97,8 +97,10 @@ Test(idle, a_stop_does_not_restart_the_clock, .timeout = 30) {
     if (step()->idle_timeout) {
         cr_assert(closed, "a client silent for %d ms was not closed", H_DEADLINE_MS);
         /* 3 s stopped: closed at about 3 s, where a restarted clock says 5. */
-        cr_assert(lt(llong, closed_after, 4200), "closed %lld ms after its last byte: the 3 s "
-                  "the server was stopped did not count", closed_after);
+        cr_assert(lt(llong, closed_after, 4200),
+                  "closed %lld ms after its last byte: the 3 s "
+                  "the server was stopped did not count",
+                  closed_after);
     } else {
         cr_assert(eq(int, closed, 0), "no idle timeout, yet closed");
         h_echo(quiet, "still open");

@@ -38,18 +38,6 @@ static void escape_expected(const unsigned char *msg, size_t len, char *out) {
     snprintf(out, 4, "%s", len > 256 ? "..." : "");
 }
 
-/* Is stamp the local time at some second in [from, to]? */
-static int stamp_between(const char *stamp, time_t from, time_t to) {
-    for (time_t t = from; t <= to; t++) {
-        struct tm tm;
-        char want[40];
-        localtime_r(&t, &tm);
-        strftime(want, sizeof want, "%d/%b/%Y:%H:%M:%S %z", &tm);
-        if (strcmp(stamp, want) == 0) return 1;
-    }
-    return 0;
-}
-
 /* Send one message, wait for its echo and its log line (07+), and check
  * the line exactly. */
 static void check_logged(h_server *s, int c, const unsigned char *msg, size_t len, int line_no) {
@@ -69,7 +57,8 @@ static void check_logged(h_server *s, int c, const unsigned char *msg, size_t le
     cr_assert(eq(int, l->port, h_local_port(c)), "peer port");
     cr_assert(eq(str, l->quoted, want));
     cr_assert(eq(sz, l->count, len));
-    cr_assert(stamp_between(l->stamp, before, after), "time stamp %s is not local now", l->stamp);
+    cr_assert(h_clf_stamp_between(l->stamp, before, after), "time stamp %s is not local now",
+              l->stamp);
 }
 
 /* Before step 07 stdout stays empty: nothing there 100 ms after the echo. */

@@ -60,17 +60,6 @@ Test(robust, half_close_small, .timeout = 20) {
     h_kill(s);
 }
 
-struct fds {
-    pid_t pid;
-    int before, now;
-};
-
-static int closed_one(void *arg) {
-    struct fds *f = arg;
-    f->now = h_fd_count(f->pid);
-    return f->now < f->before;
-}
-
 Test(robust, half_close_gets_every_byte_then_eof, .timeout = 30) {
     /* Send until nothing more fits (the server owes us a lot by then: in
      * its buffers, or blocked in write), shut down our sending side, then
@@ -86,7 +75,7 @@ Test(robust, half_close_gets_every_byte_then_eof, .timeout = 30) {
         sent = h_send_until_stalled(c, data, len);
     else
         h_send_all(c, data, len);
-    struct fds open = {.pid = s->pid, .before = h_fd_count(s->pid)};
+    int before = h_fd_count(s->pid), now;
     h_shutdown_write(c);
     if (step()->half_close) {
         h_exchange(c, data, sent, sent);
@@ -103,8 +92,8 @@ Test(robust, half_close_gets_every_byte_then_eof, .timeout = 30) {
          * one descriptor fewer), so once it has read up to our EOF: while
          * some of our bytes still wait for it, each read lets it send more
          * echo, and a fast reader could get all of it. */
-        cr_assert(h_poll_until(closed_one, &open, 0, 5), "it held %d descriptors, then %d",
-                  open.before, open.now);
+        cr_assert(h_wait_fd_count_below(s->pid, before, 0, &now), "it held %d descriptors, then %d",
+                  before, now);
         unsigned char *got = malloc(sent);
         cr_assert(ne(ptr, got, NULL));
         size_t n = h_recv_exact(c, got, sent, 0);

@@ -599,3 +599,14 @@ int h_err_wait(h_server *s, const char *needle, int deadline_ms) {
         h_pause_ms(2);
     }
 }
+
+int h_clf_stamp_between(const char *stamp, time_t from, time_t to) {
+    for (time_t t = from; t <= to; t++) {
+        struct tm tm;
+        char want[40];
+        localtime_r(&t, &tm);
+        strftime(want, sizeof want, "%d/%b/%Y:%H:%M:%S %z", &tm);
+        if (strcmp(stamp, want) == 0) return 1;
+    }
+    return 0;
+}

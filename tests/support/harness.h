@@ -31,6 +31,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* Default deadline for a single wait, in milliseconds. Generous on purpose:
  * CI machines are slow and sanitizer builds slower; a passing test never
@@ -159,6 +160,11 @@ int h_log_wait_lines(h_server *s, int n, int deadline_ms);
 
 /* Wait until stderr contains needle. Returns 1 if it does. */
 int h_err_wait(h_server *s, const char *needle, int deadline_ms);
+
+/* Is stamp, a log line's time as Common Log Format writes it
+ * ("06/Dec/2026:15:26:29 +0000"), the local time at some second in
+ * [from, to]? */
+int h_clf_stamp_between(const char *stamp, time_t from, time_t to);
 
 /* --- what it costs: memory, descriptors, CPU time (see metrics.h) ------ */
 

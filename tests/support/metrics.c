@@ -604,3 +604,21 @@ double h_cpu_used(pid_t pid, int ms, double *seconds) {
     *seconds = (double)(h_now_ms() - start) / 1000;
     return used;
 }
+
+struct fd_wait {
+    pid_t pid;
+    int before, now;
+};
+
+static int fd_count_fell(void *arg) {
+    struct fd_wait *w = arg;
+    w->now = h_fd_count(w->pid);
+    return w->now < w->before;
+}
+
+int h_wait_fd_count_below(pid_t pid, int before, int deadline_ms, int *now) {
+    struct fd_wait w = {.pid = pid, .before = before, .now = before};
+    int fell = h_poll_until(fd_count_fell, &w, deadline_ms, 5);
+    if (now) *now = w.now;
+    return fell;
+}

@@ -33,7 +33,11 @@ long h_rss_kb(pid_t pid); /* resident set size now, in KiB */
 #ifndef H_RSS_SLACK_KB
 #define H_RSS_SLACK_KB 0L
 #endif
-int h_fd_count(pid_t pid);       /* open descriptors now */
+int h_fd_count(pid_t pid); /* open descriptors now */
+/* Wait (deadline_ms; 0 = H_DEADLINE_MS) until pid holds fewer than before
+ * open descriptors: it has closed one. Returns 1, or 0 at the deadline;
+ * *now (if not NULL) is the last count read. */
+int h_wait_fd_count_below(pid_t pid, int before, int deadline_ms, int *now);
 double h_cpu_seconds(pid_t pid); /* user + system time so far, all threads */
 int h_stopped(pid_t pid);        /* 1 if it is stopped (SIGSTOP), else 0 */
 
