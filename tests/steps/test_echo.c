@@ -30,12 +30,7 @@ Test(echo, one_byte, .timeout = 20) {
 
 Test(echo, one_mib_byte_identical, .timeout = 40) {
     h_server *s = start();
-    int c = h_connect(s->port);
-    size_t len = 1 << 20;
-    unsigned char *data = h_pattern(len, 1);
-    h_exchange(c, data, len, 0);
-    free(data);
-    close(c);
+    h_round_trip(s->port, 1 << 20, 1);
     h_kill(s);
 }
 
