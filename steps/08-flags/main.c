@@ -91,7 +91,8 @@ static int parse_port(const char *prog, const char *value) {
     char *end;
     errno = 0;
     long port = strtol(value, &end, 10);
-    if (value[0] == '\0' || *end != '\0')
+    /* strtol skips leading blanks; Go's ParseInt does not, and neither do we. */
+    if (value[0] == '\0' || strspn(value, " \t\n\v\f\r") > 0 || *end != '\0')
         usage_error(prog, "invalid value \"%s\" for flag -port: parse error", value);
     if (errno == ERANGE || port < 0 || port > 65535)
         usage_error(prog, "invalid value \"%s\" for flag -port: value out of range", value);

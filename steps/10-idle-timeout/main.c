@@ -108,7 +108,8 @@ static int parse_port(const char *prog, const char *value) {
     char *end;
     errno = 0;
     long port = strtol(value, &end, 10);
-    if (value[0] == '\0' || *end != '\0')
+    /* strtol skips leading blanks; Go's ParseInt does not, and neither do we. */
+    if (value[0] == '\0' || strspn(value, " \t\n\v\f\r") > 0 || *end != '\0')
         usage_error(prog, "invalid value \"%s\" for flag -port: parse error", value);
     if (errno == ERANGE || port < 0 || port > 65535)
         usage_error(prog, "invalid value \"%s\" for flag -port: value out of range", value);
@@ -129,7 +130,7 @@ static long long parse_duration(const char *prog, const char *value) {
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (strcmp(unit, units[i].name) == 0) ms = units[i].ms;
     if (strcmp(value, "0") == 0) return 0;
-    if (unit == value || errno == ERANGE || ms == -1)
+    if (unit == value || strspn(value, " \t\n\v\f\r") > 0 || errno == ERANGE || ms == -1)
         usage_error(prog, "invalid value \"%s\" for flag -idle-timeout: parse error", value);
     if (n < 0 || n > MAX_IDLE_MS / ms)
         usage_error(prog, "invalid value \"%s\" for flag -idle-timeout: value out of range", value);

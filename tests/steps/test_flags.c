@@ -90,6 +90,9 @@ Test(flags, errors_go_style, .timeout = 20) {
                        "invalid value \"\" for flag -port: parse error");
         expect_refusal((const char *const[]){"-port=70000", NULL}, 2,
                        "invalid value \"70000\" for flag -port: value out of range");
+        /* Go's strconv.ParseInt takes no blanks, where C's strtol skips them. */
+        expect_refusal((const char *const[]){"-port", " 0", NULL}, 2,
+                       "invalid value \" 0\" for flag -port: parse error");
         expect_refusal((const char *const[]){"-port", NULL}, 2, "flag needs an argument: -port");
         expect_refusal((const char *const[]){"1512", NULL}, 2, "unexpected argument: 1512");
         /* Each value is checked as it comes, as Go does: a later good one
@@ -116,7 +119,7 @@ Test(flags, idle_timeout_values, .timeout = 30) {
         for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
             expect_start((const char *const[]){"-port", "0", "-idle-timeout", good[i], NULL});
         expect_start((const char *const[]){"--idle-timeout=30s", "-port=0", NULL});
-        const char *bad[] = {"", "5", "s", "5x", "1.5s", "1h30m", "5s "};
+        const char *bad[] = {"", "5", "s", "5x", "1.5s", "1h30m", "5s ", " 5s", "\t5s"};
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
             char arg[64], line[128];
             snprintf(arg, sizeof arg, "-idle-timeout=%s", bad[i]);
