@@ -56,6 +56,11 @@ h_server *start_bin_flags(const char *path, long nofile) {
     return h_start_opts(path, &o);
 }
 
+h_server *start_args(const char *path, const char *const *args) {
+    h_opts o = {.args = args};
+    return h_start_opts(path, &o);
+}
+
 int stalled_client(int port) {
     int fd = h_connect(port);
     size_t len = 8u << 20;

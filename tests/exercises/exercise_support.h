@@ -25,6 +25,10 @@ const char *answer_bin(const char *name);
 h_server *start_bin(const char *path, long nofile);
 h_server *start_bin_flags(const char *path, long nofile);
 
+/* Start path with exactly these arguments (NULL-terminated), as it would
+ * be run by hand: a step from 08 on with flags of the exercise's own. */
+h_server *start_args(const char *path, const char *const *args);
+
 /* A client that sends until the server stops reading from it, reading
  * nothing itself: the server then owes it more than the buffers between
  * them hold (a step before 05 is stuck inside write()). Returns its fd. */

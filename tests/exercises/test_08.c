@@ -11,11 +11,6 @@
 
 #include "exercise_support.h"
 
-static h_server *start_args(const char *path, const char *const *args) {
-    h_opts o = {.args = args};
-    return h_start_opts(path, &o);
-}
-
 /* Run path with args, which it must refuse: exit status 2, nothing on
  * stdout, and first_line, then the usage, on stderr. */
 static void expect_refusal(const char *path, const char *const *args, const char *first_line) {

@@ -14,11 +14,6 @@
 
 #include "exercise_support.h"
 
-static h_server *start_args(const char *path, const char *const *args) {
-    h_opts o = {.args = args};
-    return h_start_opts(path, &o);
-}
-
 /* Exercise 1: -grace in milliseconds; the answer makes 0 mean "do not
  * wait". A client that reads nothing is closed on the loop's next turn (a
  * one-shot timer of 0 ms fires at once: FreeBSD filt_timervalidate keeps

@@ -16,11 +16,6 @@
 
 #define IDLE_MS 400 /* -idle-timeout here */
 
-static h_server *start_args(const char *path, const char *const *args) {
-    h_opts o = {.args = args};
-    return h_start_opts(path, &o);
-}
-
 /* The data of the first "parrot: tick (data N)" line in stderr at or after
  * offset from, or -1 if there is none yet. */
 static long tick_after(h_server *s, size_t from) {
@@ -29,6 +24,18 @@ static long tick_after(h_server *s, size_t from) {
     const char *line = strstr(s->err + from, "parrot: tick (data ");
     if (line == NULL || strchr(line, '\n') == NULL) return -1;
     return strtol(line + strlen("parrot: tick (data "), NULL, 10);
+}
+
+struct tick_wait {
+    h_server *s;
+    size_t from;
+    long data;
+};
+
+static int ticked(void *arg) {
+    struct tick_wait *w = arg;
+    w->data = tick_after(w->s, w->from);
+    return w->data != -1;
 }
 
 /* Exercise 1: a periodic timer (no EV_ONESHOT) of one second. While the
@@ -43,13 +50,11 @@ Test(step10, periodic_timer_reports_missed_periods, .timeout = 40) {
     wait_stopped(s);
     h_pause_ms(2500); /* a window: two and a half periods pass while it cannot run */
     h_err_refresh(s);
-    size_t before = s->err_len;
+    struct tick_wait w = {.s = s, .from = s->err_len, .data = -1};
     cr_assert(eq(int, kill(s->pid, SIGCONT), 0));
-    long long deadline = h_deadline(H_DEADLINE_MS);
-    long data;
-    while ((data = tick_after(s, before)) == -1 && h_now_ms() < deadline)
-        h_pause_ms(20); /* pacing this poll, which checks its own deadline */
-    cr_assert(ge(long, data, 2), "the first tick after the stop; stderr:\n%s", s->err);
+    cr_assert(h_poll_until(ticked, &w, H_DEADLINE_MS, 5), "no tick after the stop; stderr:\n%s",
+              s->err);
+    cr_assert(ge(long, w.data, 2), "the first tick after the stop; stderr:\n%s", s->err);
     h_echo(c, "served after it\n");
     close(c);
     h_kill(s);
@@ -62,15 +67,22 @@ static int count(const char *text, const char *needle) {
     return n;
 }
 
+struct count_wait {
+    h_server *s;
+    const char *needle;
+    int n;
+};
+
+static int counted(void *arg) {
+    struct count_wait *w = arg;
+    h_err_refresh(w->s);
+    return count(w->s->err, w->needle) >= w->n;
+}
+
 /* Wait (deadline) until stderr holds needle n times or more. */
 static int wait_count(h_server *s, const char *needle, int n) {
-    long long deadline = h_deadline(H_DEADLINE_MS);
-    for (;;) {
-        h_err_refresh(s);
-        if (count(s->err, needle) >= n) return 1;
-        if (h_now_ms() >= deadline) return 0;
-        h_pause_ms(5); /* pacing this poll, which checks its own deadline */
-    }
+    struct count_wait w = {.s = s, .needle = needle, .n = n};
+    return h_poll_until(counted, &w, H_DEADLINE_MS, 5);
 }
 
 /* Exercise 2: one EVFILT_TIMER per client instead of the list. The quiet
@@ -128,6 +140,7 @@ Test(step10, one_timer_per_client, .timeout = 30) {
 Test(step10, client_stuck_at_the_high_water_mark_is_idle, .timeout = 30) {
     h_server *s = start_args(step_bin("10"),
                              (const char *const[]){"-port", "0", "-idle-timeout", "500ms", NULL});
+    int alone = h_fd_count(s->pid);           /* what it holds without the client */
     int c = h_connect_rcvbuf(s->port, 16384); /* a small window: stuck sooner */
     size_t len = 64u << 20;                   /* more than the buffers between us hold */
     char *junk = calloc(1, len);
@@ -135,7 +148,11 @@ Test(step10, client_stuck_at_the_high_water_mark_is_idle, .timeout = 30) {
     size_t sent = h_send_until_stalled(c, junk, len);
     free(junk);
     cr_assert(lt(sz, sent, len), "all %zu bytes went: the client never got stuck", len);
-    h_pause_ms(1000); /* a window: twice the idle timeout, reading nothing */
+    /* Read nothing (reading would unstick it) until the server has closed
+     * it: back to the descriptors it held alone. */
+    int now;
+    cr_assert(h_wait_fd_count_below(s->pid, alone + 1, H_DEADLINE_MS, &now),
+              "the stuck client was not closed: %d descriptors, %d without it", now, alone);
     size_t echoed = 0;
     cr_assert(h_wait_eof(c, H_DEADLINE_MS, &echoed), "the stuck client was not closed");
     cr_assert(lt(sz, echoed, sent), "all %zu bytes came back: it was not closed while stuck", sent);
